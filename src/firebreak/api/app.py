@@ -1,0 +1,49 @@
+"""The control-plane app factory: API routers, dashboard, and the runtime in the lifespan."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from firebreak import __version__
+from firebreak.api import problems
+from firebreak.config import Settings, get_settings
+from firebreak.runtime import Runtime
+
+# "module" paths whose `router` is mounted; each stage adds its own.
+ROUTERS = [
+    "firebreak.api.routers.health",
+    "firebreak.api.routers.schema",
+]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    stages: list[str] | None = None,
+) -> FastAPI:
+    """Build the app. A given `runtime` is used as is (tests); otherwise one is opened."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or Runtime.open(settings)
+        app.state.runtime = rt
+        await rt.start(stages)
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    app = FastAPI(title="Firebreak", version=__version__, lifespan=lifespan,
+                  description="Automated incident response for production AI systems.")
+    if runtime is not None:
+        app.state.runtime = runtime
+    problems.install(app)
+    for path in ROUTERS:
+        app.include_router(importlib.import_module(path).router)
+    return app

@@ -1,0 +1,1 @@
+"""One APIRouter per resource; thin: parse, call a service, shape the answer."""

@@ -1,0 +1,79 @@
+"""The core store on SQLite and PostgreSQL: idempotent inserts, filters, tokens, policy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from firebreak.errors import ValidationFailed
+from firebreak.events import LLMCall, Prediction
+from firebreak.store import Database
+from firebreak.store.events import EventFilter, count_events, insert_events, list_deployments, query_events
+from firebreak.store.policy import Block, get_policy, policy_changes, update_policy
+from firebreak.store.tokens import create_token, revoke_token, verify_token
+
+
+def _calls(n: int, deployment: str = "support-bot", **kw: object) -> list[LLMCall]:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    return [LLMCall(event_id=f"{deployment}-{i}", deployment=deployment, ts=t0 + timedelta(seconds=i),
+                    user_id=f"u{i % 3}", api_key_id=f"k{i % 2}", **kw) for i in range(n)]
+
+
+def test_insert_is_idempotent_and_counts_deployments(db: Database) -> None:
+    first = insert_events(db, _calls(10))
+    again = insert_events(db, _calls(12))
+    assert len(first) == 10 and len(again) == 2
+    assert count_events(db) == 12
+    (dep,) = list_deployments(db)
+    assert dep["name"] == "support-bot" and dep["event_count"] == 12 and dep["counts"] == {"llm.call": 12}
+
+
+def test_duplicates_inside_one_batch_are_stored_once(db: Database) -> None:
+    calls = _calls(3)
+    assert len(insert_events(db, calls + calls)) == 3
+    assert count_events(db) == 3
+
+
+def test_filters_and_cursor_pagination(db: Database) -> None:
+    insert_events(db, _calls(25))
+    insert_events(db, [Prediction(deployment="credit-risk", features={"x": 1.0}, output=1)])
+    seen, cursor = [], None
+    while True:
+        page, cursor = query_events(db, EventFilter(deployment="support-bot", user_id="u1"),
+                                    after=cursor, limit=3)
+        seen += page
+        if cursor is None:
+            break
+    assert [e["event_id"] for e in seen] == [f"support-bot-{i}" for i in range(25) if i % 3 == 1]
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    window = EventFilter(since=t0 + timedelta(seconds=5), until=t0 + timedelta(seconds=10))
+    assert count_events(db, window) == 5
+    assert count_events(db, EventFilter(kind="prediction")) == 1
+
+
+def test_tokens_hash_scope_expiry_and_revoke(db: Database) -> None:
+    secret, info = create_token(db, name="t", scopes=["read"])
+    assert verify_token(db, secret) == info and info.allows("read") and not info.allows("ingest")
+    assert verify_token(db, secret + "x") is None
+    old, _ = create_token(db, name="old", scopes=["admin"], ttl=timedelta(seconds=-1))
+    assert verify_token(db, old) is None
+    revoke_token(db, info.id)
+    assert verify_token(db, secret) is None
+    with pytest.raises(ValidationFailed):
+        create_token(db, name="bad", scopes=["root"])
+
+
+def test_policy_versions_and_history(db: Database) -> None:
+    assert get_policy(db, "support-bot").version == 0
+
+    def block(p):  # type: ignore[no-untyped-def]
+        p.blocked_api_keys.append(Block(value="k1", reason="campaign"))
+        return p
+
+    after = update_policy(db, "support-bot", block, actor="test", incident_id="inc-1")
+    assert after.version == 1
+    stored = get_policy(db, "support-bot")
+    assert [b.value for b in stored.blocked_api_keys] == ["k1"] and stored.version == 1
+    (change,) = policy_changes(db, incident_id="inc-1")
+    assert change["before"]["blocked_api_keys"] == [] and change["after"]["blocked_api_keys"][0]["value"] == "k1"
