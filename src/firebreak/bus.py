@@ -21,8 +21,9 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[list[Any]], Awaitable[None] | None]
 
-EVENTS = "events"
-SIGNALS = "signals"
+EVENTS = "events"            # items: firebreak.events.Event (already stored)
+SIGNALS = "signals"          # items: firebreak.signals.Signal
+INCIDENTS = "incidents"      # items: {"incident_id", "change"} after the store has the change
 
 
 class Bus(Protocol):

@@ -13,6 +13,7 @@ from firebreak.store.models import Base
 # Store modules that declare tables on Base; each later stage adds its own here.
 TABLE_MODULES = [
     "firebreak.store.models",
+    "firebreak.store.incidents",
 ]
 
 
