@@ -9,11 +9,11 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,mlflow,k8s,scale]'
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/firebreak demo
+	$(BIN)/firebreak demo $(DEMO_ARGS)
 
 system-deps:
 	@bash scripts/system-deps.sh

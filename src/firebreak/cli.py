@@ -20,10 +20,22 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="
 # Command modules, registered in this order (one line per stage).
 COMMANDS = [
     "firebreak.commands.serve",
+    "firebreak.commands.ingest",
     "firebreak.commands.db",
     "firebreak.commands.config",
     "firebreak.commands.token",
     "firebreak.commands.demo",
+    "firebreak.commands.chaos",
+    "firebreak.commands.check",
+    "firebreak.commands.baseline",
+    "firebreak.commands.incidents",
+    "firebreak.commands.silence",
+    "firebreak.commands.redteam",
+    "firebreak.commands.evidence",
+    "firebreak.commands.report",
+    "firebreak.commands.gateway",
+    "firebreak.commands.scan",
+    "firebreak.commands.playbook",
 ]
 
 for _name in COMMANDS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 
@@ -26,3 +27,8 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def incident_context(incident_id: str) -> Any:
+    """A context manager binding `incident_id` to every log line written inside it."""
+    return structlog.contextvars.bound_contextvars(incident_id=incident_id)

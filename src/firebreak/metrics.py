@@ -35,3 +35,17 @@ gateway_overhead = Histogram("firebreak_gateway_overhead_seconds",
 policy_version = Gauge("firebreak_guard_policy_version", "Guard policy version in force",
                        ["deployment"])
 dropped = Counter("firebreak_dropped_total", "Items dropped by a bounded queue", ["queue"])
+http_requests = Counter("firebreak_http_requests_total", "Control-plane API requests handled",
+                        ["route", "method", "status"])
+http_seconds = Histogram("firebreak_http_request_seconds", "Control-plane API request latency",
+                         ["route"], buckets=_FAST)
+siem_exports = Counter("firebreak_siem_exports_total", "Records sent to a SIEM sink",
+                       ["sink", "outcome"])  # outcome: sent | failed
+monitor_events = Counter("firebreak_monitor_events_total", "Events folded into monitor windows",
+                         ["result"])  # result: folded | late
+monitor_windows = Counter("firebreak_monitor_windows_total", "Monitor windows closed")
+forensics_reports = Counter("firebreak_forensics_reports_total", "Forensic reports written", ["trigger"])
+gateway_redis_fallback = Counter("firebreak_gateway_redis_fallback_total",
+                                 "Rate-limit checks decided without Redis", ["mode"])  # open|closed
+api_refused = Counter("firebreak_api_refused_total", "Control-API requests refused by a limit or guard",
+                      ["reason"])  # reason: body_too_large | rate_limited | csrf

@@ -29,7 +29,13 @@ class Stage(Protocol):
 
 
 # "module:factory" paths, started in this order and stopped in reverse.
-STAGES: list[str] = []
+STAGES: list[str] = [
+    "firebreak.monitor.stage:create",
+    "firebreak.incidents.stage:create",
+    "firebreak.forensics.stage:create",
+    "firebreak.playbooks.stage:create",
+    "firebreak.siem.stage:create",
+]
 
 
 @dataclass
@@ -38,13 +44,17 @@ class Runtime:
 
     settings: Settings
     db: Database
-    bus: InProcessBus = field(default_factory=InProcessBus)
+    bus: InProcessBus = field(default_factory=InProcessBus)  # or JetStreamBus (scaled)
     stages: list[Stage] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        return cls(settings=settings, db=open_database(settings.database_url))
+        # The Bus comes from settings.bus: in-process (default) or JetStream (firebreak.scale).
+        from firebreak.scale.bus import open_bus
+
+        return cls(settings=settings, db=open_database(settings.database_url),
+                   bus=open_bus(settings))
 
     async def start(self, stage_paths: list[str] | None = None) -> None:
         for path in STAGES if stage_paths is None else stage_paths:

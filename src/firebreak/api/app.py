@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from firebreak import __version__
-from firebreak.api import problems
+from firebreak.api import hardening, problems
+from firebreak.api.observe import RequestContext
 from firebreak.config import Settings, get_settings
 from firebreak.runtime import Runtime
 
@@ -17,6 +18,21 @@ from firebreak.runtime import Runtime
 ROUTERS = [
     "firebreak.api.routers.health",
     "firebreak.api.routers.schema",
+    "firebreak.api.routers.events",
+    "firebreak.api.routers.deployments",
+    "firebreak.api.routers.otlp",
+    "firebreak.api.routers.metrics",
+    "firebreak.api.routers.dashboard",
+    "firebreak.api.routers.incidents",
+    "firebreak.api.routers.silences",
+    "firebreak.api.routers.notifications",
+    "firebreak.api.routers.intake",
+    "firebreak.api.routers.evidence",
+    "firebreak.api.routers.reports",
+    "firebreak.api.routers.policy",
+    "firebreak.api.routers.playbooks",
+    "firebreak.api.routers.runs",
+    "firebreak.api.routers.audit",
 ]
 
 
@@ -44,6 +60,8 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
+    hardening.install(app, settings)
+    app.add_middleware(RequestContext)
     for path in ROUTERS:
         app.include_router(importlib.import_module(path).router)
     return app

@@ -1,4 +1,4 @@
-"""`firebreak token`: create, list and revoke API tokens."""
+"""`firebreak token`: create, list, rotate and revoke API tokens."""
 
 from __future__ import annotations
 
@@ -41,6 +41,25 @@ def register(app: typer.Typer) -> None:
             table.add_row(*(str(t[k]) for k in ("id", "name", "scopes", "created_at",
                                                  "expires_at", "revoked")))
         console.print(table)
+
+    @tok.command("rotate")
+    def rotate(
+        token_id: int,
+        grace_minutes: float = typer.Option(60, "--grace-minutes",
+                                            help="the old token keeps working this long"),
+        ttl_days: float = typer.Option(None, "--ttl-days", help="the new token expires then"),
+    ) -> None:
+        """Replace a token: print a new secret once; the old one expires after the grace."""
+        from firebreak.store.rotation import rotate_token
+
+        if grace_minutes < 0:
+            raise typer.BadParameter("must not be negative", param_hint="--grace-minutes")
+        ttl = timedelta(days=ttl_days) if ttl_days else None
+        secret, info = rotate_token(database(), token_id, ttl=ttl,
+                                    grace=timedelta(minutes=grace_minutes))
+        console.print(f"token {info.id} replaces {token_id} (old one expires in "
+                      f"{grace_minutes:g} min); shown only once:", style="dim", highlight=False)
+        typer.echo(secret)
 
     @tok.command("revoke")
     def revoke(token_id: int) -> None:

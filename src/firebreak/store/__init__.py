@@ -14,6 +14,12 @@ from firebreak.store.models import Base
 TABLE_MODULES = [
     "firebreak.store.models",
     "firebreak.store.incidents",
+    "firebreak.store.monitor",
+    "firebreak.store.alerting",
+    "firebreak.store.forensics",
+    "firebreak.store.playbooks",
+    "firebreak.store.scale",
+    "firebreak.store.audit",
 ]
 
 

@@ -6,10 +6,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from firebreak.events import Event, event_adapter
@@ -29,25 +30,72 @@ class EventFilter:
     session_id: str | None = None
 
 
+def _utc(ts: datetime) -> datetime:
+    # The column holds UTC: SQLite stores wall-clock digits and would ignore an offset.
+    if ts.tzinfo is not None and ts.utcoffset():
+        return ts.astimezone(UTC)
+    return ts
+
+
+EVENTS_TABLE = cast(Table, EventRow.__table__)
+COLUMNS = ("event_id", "ts", "received_at", "deployment", "kind", "model_version",
+           "request_id", "user_id", "session_id", "api_key_id", "payload")
+
+
+def _values(event: Event, now: Any) -> tuple[Any, ...]:
+    """One row in COLUMNS order; `now` is the receive time (already converted if need be)."""
+    return (event.event_id, _utc(event.ts), now, event.deployment, event.kind,
+            event.model_version, getattr(event, "request_id", None),
+            getattr(event, "user_id", None), getattr(event, "session_id", None),
+            getattr(event, "api_key_id", None), event.model_dump_json(exclude_none=True))
+
+
 def _row(event: Event, now: datetime) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "ts": event.ts,
-        "received_at": now,
-        "deployment": event.deployment,
-        "kind": event.kind,
-        "model_version": event.model_version,
-        "request_id": getattr(event, "request_id", None),
-        "user_id": getattr(event, "user_id", None),
-        "session_id": getattr(event, "session_id", None),
-        "api_key_id": getattr(event, "api_key_id", None),
-        "payload": event.model_dump_json(exclude_none=True),
-    }
+    return dict(zip(COLUMNS, _values(event, now), strict=True))
 
 
 def _insert_ignoring_duplicates(db: Database) -> Any:
     dialect = sqlite if db.is_sqlite else postgresql
-    return dialect.insert(EventRow).on_conflict_do_nothing(index_elements=["event_id"])
+    # Core insert on the table (not the ORM entity): a plain executemany, much cheaper.
+    return dialect.insert(EVENTS_TABLE).on_conflict_do_nothing(index_elements=["event_id"])
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME text ('2026-01-01 10:00:00.000000'), in C not Python."""
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+@lru_cache(maxsize=1)
+def _sqlite_statement() -> tuple[str, Any]:
+    """(SQL with COLUMNS as positional parameters, datetime bind processor), compiled once."""
+    dialect = sqlite.dialect()
+    stmt = sqlite.insert(EVENTS_TABLE).values({k: bindparam(k) for k in COLUMNS})
+    compiled = stmt.on_conflict_do_nothing(index_elements=["event_id"]).compile(dialect=dialect)
+    assert tuple(compiled.positiontup or ()) == COLUMNS
+    return str(compiled), _sqlite_datetime
+
+
+def _sqlite_insert(session: Any, events: list[Event], now: datetime) -> None:
+    """One DBAPI executemany, without SQLAlchemy's per-parameter work (the ingest hot path)."""
+    sql, to_db = _sqlite_statement()
+    received = to_db(now)
+    rows = []
+    for e in events:
+        row = _values(e, received)
+        rows.append((row[0], to_db(row[1]), *row[2:]))
+    session.connection().exec_driver_sql(sql, rows)
+
+
+def _already_stored(db: Database, session: Any, ids: list[str]) -> set[str]:
+    if not db.is_sqlite:
+        return set(session.scalars(select(EventRow.event_id).where(EventRow.event_id.in_(ids))))
+    seen: set[str] = set()
+    conn = session.connection()
+    for i in range(0, len(ids), 5000):  # SQLite caps bound parameters per statement
+        chunk = ids[i:i + 5000]
+        sql = f"SELECT event_id FROM events WHERE event_id IN ({','.join('?' * len(chunk))})"
+        seen.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
+    return seen
 
 
 def insert_events(db: Database, events: Sequence[Event]) -> list[Event]:
@@ -60,24 +108,27 @@ def insert_events(db: Database, events: Sequence[Event]) -> list[Event]:
     now = datetime.now(UTC)
     ids = [e.event_id for e in events]
     with db.write() as session:
-        seen = set(session.scalars(select(EventRow.event_id).where(EventRow.event_id.in_(ids))))
+        seen = _already_stored(db, session, ids)
         fresh: dict[str, Event] = {}
         for e in events:
             if e.event_id not in seen and e.event_id not in fresh:
                 fresh[e.event_id] = e
-        if fresh:
+        if fresh and db.is_sqlite:
+            _sqlite_insert(session, list(fresh.values()), now)
+        elif fresh:
             session.execute(_insert_ignoring_duplicates(db), [_row(e, now) for e in fresh.values()])
+        if fresh:
             _count_deployments(session, list(fresh.values()), now)
     return list(fresh.values())
 
 
 def _count_deployments(session: Any, events: list[Event], now: datetime) -> None:
     per: dict[str, Counter[str]] = {}
+    for (name, kind), n in Counter((e.deployment, e.kind) for e in events).items():
+        per.setdefault(name, Counter())[kind] += n
     versions: dict[str, set[str]] = {}
-    for e in events:
-        per.setdefault(e.deployment, Counter())[e.kind] += 1
-        if e.model_version:
-            versions.setdefault(e.deployment, set()).add(e.model_version)
+    for name, version in {(e.deployment, e.model_version) for e in events if e.model_version}:
+        versions.setdefault(name, set()).add(version)
     for name, counts in per.items():
         row = session.get(DeploymentRow, name, with_for_update=True)
         if row is None:

@@ -126,9 +126,10 @@ def list_incidents(db: Database, *, deployment: str | None = None, status: str |
 
 
 def update_incident(db: Database, incident_id: str, *, actor: str, message: str,
-                    kind: str = "status", **changes: Any) -> Incident:
+                    kind: str = "status", now: datetime | None = None,
+                    **changes: Any) -> Incident:
     """Change fields of an incident and record the change on its timeline, atomically."""
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     with db.write() as session:
         row = session.get(IncidentRow, incident_id, with_for_update=True)
         if row is None:

@@ -57,6 +57,8 @@ class GuardPolicy(BaseModel):
     mode: Literal["monitor", "block", "strict"] = "monitor"
     kill_switch: bool = False
     safe_message: str = "This assistant is temporarily unavailable. Please try again later."
+    thresholds: dict[str, float] = Field(default_factory=dict, description="scanner -> flag at")
+    canary: str | None = Field(None, description="canary token the gateway adds to system prompts")
     updated_at: datetime | None = None
 
 

@@ -1,0 +1,5 @@
+"""`python -m firebreak` runs the CLI."""
+
+from firebreak.cli import main
+
+main()

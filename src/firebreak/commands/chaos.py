@@ -1,0 +1,60 @@
+"""`firebreak chaos run`: fault scenarios against the reference world, with a scorecard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from firebreak.commands.common import console, err_console
+
+
+def register(app: typer.Typer) -> None:
+    chaos = typer.Typer(help="Chaos scenarios against the reference world.", no_args_is_help=True)
+    app.add_typer(chaos, name="chaos")
+
+    @chaos.command("ls")
+    def ls() -> None:
+        """List the scenarios."""
+        from rich.table import Table
+
+        from firebreak.chaos.scenarios import SCENARIOS
+
+        table = Table("scenario", "fault", "expected category", "expected containment")
+        for s in SCENARIOS.values():
+            table.add_row(s.name, s.title, s.category, ", ".join(s.containment))
+        console.print(table)
+
+    @chaos.command("run")
+    def run(
+        scenario: list[str] = typer.Argument(None, help="scenario names (see `chaos ls`)"),
+        all_: bool = typer.Option(False, "--all", help="run every scenario"),
+        profile: str = typer.Option("fast", help="fast (CI, minutes) or full (benchmark)"),
+        as_json: bool = typer.Option(False, "--json", help="print the scorecard as JSON"),
+        out: Path = typer.Option(None, help="also write the JSON scorecard here"),
+    ) -> None:
+        """Run scenarios with Firebreak in the loop and print the scorecard."""
+        import asyncio
+
+        from firebreak.chaos.render import live_progress, scorecard_table
+        from firebreak.chaos.runner import run as run_all
+        from firebreak.chaos.scenarios import SCENARIOS
+        from firebreak.chaos.world import PROFILES
+
+        names = list(SCENARIOS) if all_ else list(scenario or [])
+        unknown = [n for n in names if n not in SCENARIOS]
+        if not names or unknown or profile not in PROFILES:
+            err_console.print(f"[red]error:[/red] scenario: unknown {unknown or 'none given'}; "
+                              f"known: {', '.join(SCENARIOS)}; profiles: {', '.join(PROFILES)}")
+            raise typer.Exit(2)
+        with live_progress(names, quiet=as_json) as progress:
+            card = asyncio.run(run_all(names, profile, progress))
+        data = card.to_dict()
+        if out:
+            out.write_text(json.dumps(data, indent=2, default=str))
+        if as_json:
+            typer.echo(json.dumps(data, indent=2, default=str))
+        else:
+            console.print(scorecard_table(card))
+        raise typer.Exit(0 if card.passed else 1)

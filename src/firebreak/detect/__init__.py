@@ -1,0 +1,1 @@
+"""Detectors: turn monitor windows into signals (drift, performance, operations)."""

@@ -1,0 +1,1 @@
+"""Built-in detectors, registered under the `firebreak.detectors` entry-point group."""

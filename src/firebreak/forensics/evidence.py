@@ -1,0 +1,204 @@
+"""The evidence store: content-addressed blobs on disk and an append-only hash chain of records.
+
+Every record carries the hash of the record before it (one chain over all incidents), and
+each write ends with a manifest for the incident, signed with Ed25519, that lists its
+records' ids and hashes in order. `firebreak.forensics.verify` checks all three.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from firebreak.config import Settings
+from firebreak.forensics import keys
+from firebreak.store.db import Database
+from firebreak.store.forensics import EvidenceRow, ManifestRow
+
+GENESIS = "0" * 64
+
+
+@dataclass
+class Item:
+    """One artifact to capture: bytes plus what they are."""
+
+    kind: str
+    label: str
+    data: bytes
+    media_type: str = "application/json"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def json_item(kind: str, label: str, value: Any, **meta: Any) -> Item:
+    """An Item holding `value` as canonical JSON."""
+    data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return Item(kind, label, data, "application/json", meta)
+
+
+def blob_dir(settings: Settings) -> Path:
+    return settings.data_dir / "evidence" / "blobs"
+
+
+def blob_path(settings: Settings, sha: str) -> Path:
+    return blob_dir(settings) / sha[:2] / sha
+
+
+def put_blob(settings: Settings, data: bytes) -> str:
+    """Store `data` under its SHA-256 (idempotent, atomic); returns the hash."""
+    sha = hashlib.sha256(data).hexdigest()
+    path = blob_path(settings, sha)
+    if path.is_file():
+        return sha
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return sha
+
+
+def read_blob(settings: Settings, sha: str) -> bytes | None:
+    path = blob_path(settings, sha)
+    return path.read_bytes() if path.is_file() else None
+
+
+def canonical_ts(ts: datetime) -> str:
+    """UTC ISO time; SQLite hands back naive datetimes, so naive means UTC."""
+    ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def record_hash(row: EvidenceRow) -> str:
+    """The hash of a record's content and its link to the previous record."""
+    body = {
+        "id": row.id,
+        "incident_id": row.incident_id,
+        "ts": canonical_ts(row.ts),
+        "kind": row.kind,
+        "label": row.label,
+        "blob_sha256": row.blob_sha256,
+        "size": row.size,
+        "media_type": row.media_type,
+        "meta": row.meta or {},
+        "prev_hash": row.prev_hash,
+    }
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def add_evidence(
+    db: Database, settings: Settings, incident_id: str | None, items: Sequence[Item]
+) -> list[str]:
+    """Capture `items` as chained records; returns their evidence ids in order."""
+    if not items:
+        return []
+    shas = [put_blob(settings, it.data) for it in items]  # blobs first: a record never dangles
+    key = keys.signing_key(settings)
+    now = datetime.now(UTC)
+    ids: list[str] = []
+    with db.write() as session:
+        _lock_chain(db, session)
+        prev = (
+            session.scalar(
+                select(EvidenceRow.record_hash).order_by(EvidenceRow.seq.desc()).limit(1)
+            )
+            or GENESIS
+        )
+        for it, sha in zip(items, shas, strict=True):
+            row = EvidenceRow(
+                id="ev-" + uuid.uuid4().hex[:16],
+                incident_id=incident_id,
+                ts=now,
+                kind=it.kind,
+                label=it.label,
+                blob_sha256=sha,
+                size=len(it.data),
+                media_type=it.media_type,
+                meta=it.meta,
+                prev_hash=prev,
+            )
+            row.record_hash = prev = record_hash(row)
+            session.add(row)
+            ids.append(row.id)
+        session.flush()
+        if incident_id is not None:
+            _write_manifest(session, key, incident_id, now)
+    return ids
+
+
+def _lock_chain(db: Database, session: Session) -> None:
+    # SQLite writes are already serialised; PostgreSQL needs a lock so the chain never forks.
+    if not db.is_sqlite:
+        session.execute(text("SELECT pg_advisory_xact_lock(770006)"))
+
+
+def manifest_body(incident_id: str, ts: datetime, records: list[tuple[str, str]]) -> bytes:
+    body = {
+        "incident_id": incident_id,
+        "ts": canonical_ts(ts),
+        "records": [[rid, h] for rid, h in records],
+        "head": records[-1][1] if records else GENESIS,
+    }
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+
+def _write_manifest(session: Session, key: Any, incident_id: str, now: datetime) -> None:
+    rows = session.execute(
+        select(EvidenceRow.id, EvidenceRow.record_hash)
+        .where(EvidenceRow.incident_id == incident_id)
+        .order_by(EvidenceRow.seq)
+    ).all()
+    body = manifest_body(incident_id, now, [(r[0], r[1]) for r in rows])
+    session.add(
+        ManifestRow(
+            incident_id=incident_id,
+            ts=now,
+            body=body.decode(),
+            signature=keys.sign(key, body),
+            public_key=keys.public_b64(key),
+        )
+    )
+
+
+def list_evidence(db: Database, incident_id: str | None = None) -> list[dict[str, Any]]:
+    """Evidence records (without blobs) in chain order."""
+    q = select(EvidenceRow).order_by(EvidenceRow.seq)
+    if incident_id is not None:
+        q = q.where(EvidenceRow.incident_id == incident_id)
+    with db.session() as session:
+        return [_plain(r) for r in session.scalars(q)]
+
+
+def get_evidence(db: Database, evidence_id: str) -> dict[str, Any] | None:
+    with db.session() as session:
+        row = session.scalar(select(EvidenceRow).where(EvidenceRow.id == evidence_id))
+        return _plain(row) if row is not None else None
+
+
+def _plain(r: EvidenceRow) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "seq": r.seq,
+        "incident_id": r.incident_id,
+        "ts": canonical_ts(r.ts),
+        "kind": r.kind,
+        "label": r.label,
+        "blob_sha256": r.blob_sha256,
+        "size": r.size,
+        "media_type": r.media_type,
+        "meta": r.meta or {},
+        "prev_hash": r.prev_hash,
+        "record_hash": r.record_hash,
+    }

@@ -1,0 +1,103 @@
+"""Read other stages' tables (signals, alerts, notifications, monitor profiles) if they exist.
+
+Forensics sits above those stages but must not break while they are still being built:
+tables are found by name and read generically, and a missing table is simply empty.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from firebreak.store.db import Database
+
+TS_COLUMNS = (
+    "ts",
+    "created_at",
+    "starts_at",
+    "started_at",
+    "window_end",
+    "opened_at",
+    "sent_at",
+    "outcome_at",
+    "intent_at",
+    "updated_at",
+)
+
+
+def table_names(db: Database) -> list[str]:
+    return list(inspect(db.engine).get_table_names())
+
+
+def read_rows(
+    db: Database,
+    name_part: str,
+    *,
+    deployment: str | None = None,
+    incident_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 2000,
+    where: dict[str, list[Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of every table whose name contains `name_part`, filtered where columns allow
+    (`where` maps a column to allowed values; a table without that column is skipped)."""
+    out: list[dict[str, Any]] = []
+    for name in table_names(db):
+        if name_part not in name or name.startswith(("evidence_", "alembic")):
+            continue
+        try:
+            out.extend(_read(db, name, deployment, incident_id, since, until, limit, where or {}))
+        except SQLAlchemyError:
+            continue  # a table mid-migration or of an unexpected shape: skip, never fail
+    return out
+
+
+def _read(
+    db: Database,
+    name: str,
+    deployment: str | None,
+    incident_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    where: dict[str, list[Any]],
+) -> list[dict[str, Any]]:
+    table = Table(name, MetaData(), autoload_with=db.engine)
+    cols = table.c
+    if any(c not in cols for c in where):
+        return []
+    q = select(table).limit(limit)
+    for column, values in where.items():
+        q = q.where(cols[column].in_(values))
+    if deployment is not None and "deployment" in cols:
+        q = q.where(cols["deployment"].in_([deployment, "*"]))
+    if incident_id is not None and "incident_id" in cols:
+        q = q.where(cols["incident_id"] == incident_id)
+    ts_col = next((c for c in TS_COLUMNS if c in cols), None)
+    if ts_col is not None:
+        if since is not None:
+            q = q.where(cols[ts_col] >= since)
+        if until is not None:
+            q = q.where(cols[ts_col] < until)
+        q = q.order_by(cols[ts_col])
+    with db.engine.connect() as conn:
+        rows = conn.execute(q).mappings().all()
+    return [
+        {
+            "_table": name,
+            "_ts": row.get(ts_col) if ts_col else None,
+            **{k: _plain(v) for k, v in row.items()},
+        }
+        for row in rows
+    ]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, bytes | bytearray | memoryview):
+        return {"base64": base64.b64encode(bytes(v)).decode()}
+    return v

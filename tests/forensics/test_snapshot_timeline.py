@@ -1,0 +1,138 @@
+"""Snapshot contents, redaction, other stages' tables in the timeline, artifact fingerprints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from firebreak.config import Settings
+from firebreak.events import LLMCall, Prediction
+from firebreak.forensics.analyzers.change import supply_chain
+from firebreak.forensics.case import load_case
+from firebreak.forensics.evidence import list_evidence, read_blob
+from firebreak.forensics.service import snapshot
+from firebreak.forensics.timeline import merged_timeline
+from firebreak.store import Database
+from firebreak.store.events import insert_events
+from firebreak.store.policy import update_policy
+
+from .conftest import T0, make_incident
+
+
+def _blob(settings: Settings, record: dict) -> object:
+    data = read_blob(settings, record["blob_sha256"])
+    assert data is not None
+    return orjson.loads(data)
+
+
+def test_snapshot_captures_window_redacted(db: Database, settings: Settings) -> None:
+    settings.forensics.redact_fields = ["client_ip"]
+    insert_events(
+        db,
+        [
+            LLMCall(
+                event_id="in",
+                ts=T0 + timedelta(minutes=1),
+                deployment="bot",
+                model_version="m1",
+                messages=[{"role": "user", "content": "hi"}],
+                client_ip="198.51.100.7",
+                api_key_id="k1",
+            ),
+            LLMCall(
+                event_id="out", ts=T0 - timedelta(hours=3), deployment="bot", model_version="m0"
+            ),
+            LLMCall(event_id="other", ts=T0, deployment="elsewhere"),
+        ],
+    )
+    update_policy(
+        db,
+        "bot",
+        lambda p: p.model_copy(update={"mode": "strict"}),
+        actor="playbook",
+        reason="containment",
+    )
+    inc = make_incident(db, "bot")
+    ids = snapshot(db, incident_id=inc.id, settings=settings)
+    records = {r["kind"]: r for r in list_evidence(db, inc.id)}
+    assert [r["id"] for r in list_evidence(db, inc.id)] == ids
+    assert {"incident", "events:llm.call", "model_versions", "policy", "config"} <= set(records)
+    events = _blob(settings, records["events:llm.call"])
+    assert [e["event_id"] for e in events] == ["in"]  # type: ignore[union-attr]
+    assert events[0]["client_ip"] == "[redacted]"  # type: ignore[index]
+    assert _blob(settings, records["policy"])["deployment"]["mode"] == "strict"  # type: ignore[index]
+    config = _blob(settings, records["config"])
+    assert config["redaction"]["salt"] == "**********"  # type: ignore[index]
+    with pytest.raises(Exception, match="window_seconds"):
+        snapshot(db, incident_id=inc.id, window_seconds=0, settings=settings)
+
+
+def test_timeline_merges_other_stages_tables(db: Database, settings: Settings) -> None:
+    alerting = pytest.importorskip("firebreak.store.alerting")
+    monitor = pytest.importorskip("firebreak.store.monitor")
+    inc = make_incident(db, "bot")
+    with db.write() as s:
+        s.add(
+            alerting.SignalRow(
+                fingerprint="f" * 16,
+                deployment="bot",
+                category="prompt_injection",
+                detector="security",
+                metric="injection_rate",
+                status="firing",
+                value=0.4,
+                ts=T0 + timedelta(seconds=30),
+                body={},
+            )
+        )
+        s.add(
+            monitor.ProfileRow(
+                deployment="bot",
+                window_start=T0 - timedelta(minutes=5),
+                window_end=T0 - timedelta(minutes=4),
+                events=3,
+                body=b"\x00\x01",
+            )
+        )
+    update_policy(db, "bot", lambda p: p, actor="playbook", reason="block key", incident_id=inc.id)
+    snapshot(db, incident_id=inc.id, settings=settings)
+    tl = merged_timeline(db, load_case(db, inc.id))
+    kinds = [t["kind"] for t in tl]
+    assert {"signal", "policy", "status", "onset", "evidence"} <= set(kinds)
+    assert [t["ts"] for t in tl] == sorted(t["ts"] for t in tl)
+    signal = next(t for t in tl if t["kind"] == "signal")
+    assert "injection_rate" in signal["message"]
+    kinds_captured = {r["kind"] for r in list_evidence(db, inc.id)}
+    assert {"signals", "monitor_profiles"} <= kinds_captured
+
+
+def test_artifact_changed_without_version_change_is_a_finding(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    weights = tmp_path / "model.bin"
+    weights.write_bytes(b"weights-v1")
+    settings.forensics.artifacts = {"scorer@v1": str(weights)}
+    insert_events(
+        db,
+        [
+            Prediction(
+                event_id=f"p{i}",
+                ts=T0 + timedelta(seconds=i),
+                deployment="scorer",
+                model_version="v1",
+                output=1,
+            )
+            for i in range(3)
+        ],
+    )
+    inc = make_incident(db, "scorer")
+    snapshot(db, incident_id=inc.id, settings=settings)
+    assert supply_chain(load_case(db, inc.id), db) == []
+    weights.write_bytes(b"weights-v1-tampered")
+    snapshot(db, incident_id=inc.id, settings=settings)
+    [finding] = supply_chain(load_case(db, inc.id), db)
+    assert finding.cause == "artifact:scorer@v1"
+    assert finding.taxonomy["owasp_llm"] == "LLM03:2025"
