@@ -11,7 +11,7 @@ Gateway: k gateway processes behind one loopback upstream, a rate limit that adm
 (so the limiter runs on every request), one load process with 16 connections.
 
     python bench/scale.py            # full run (20k events, 10 s of gateway load)
-    python bench/scale.py --smoke    # small (CI): 2k events, 2 s of load
+    python bench/scale.py --smoke    # small (CI): 1k events, 1 s of load
 """
 
 from __future__ import annotations
@@ -266,7 +266,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="small and quick (CI)")
     args = parser.parse_args()
-    n, seconds = (2_000, 2.0) if args.smoke else (20_000, 10.0)
+    n, seconds = (1_000, 1.0) if args.smoke else (20_000, 10.0)
     print(f"# bench/scale.py {'--smoke' if args.smoke else ''} (n={n}, load {seconds:.0f} s)")
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     emb = embedded_monitor(n)

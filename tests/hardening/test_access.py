@@ -228,3 +228,13 @@ def test_live_server_chunked_body_over_the_cap(sqlite_url: str) -> None:
                           headers={"Authorization": "Bearer fbk_test_bootstrap_admin_token",
                                    "Content-Type": "application/json"}, timeout=30)
     assert resp.status_code == 413
+
+
+def test_non_ascii_credentials_are_refused_not_crashed(matrix: Any) -> None:
+    _, client, _, _ = matrix
+    for raw in ("Bearer fbk_\xe9t\xe9", "Bearer \xff" * 3):
+        resp = client.get("/v1/incidents", headers={"Authorization": raw.encode("latin-1")})
+        assert resp.status_code == 401, resp.text
+    link = client.get("/v1/runs/1/steps/1/link", params={
+        "decision": "approve", "expires": "4102444800", "sig": "\xe9" * 64})
+    assert link.status_code in (403, 404, 422), link.text

@@ -24,19 +24,19 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 @pytest.fixture(scope="module")
 def bench() -> Any:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import redteam as module  # bench/redteam.py: the same code the benchmark runs
-    finally:
-        sys.path.remove(str(BENCH))
+    # bench/redteam.py, the same code the benchmark runs, loaded by path under its own name
+    # (a plain `import redteam` can resolve to the tests/redteam package instead)
+    spec = importlib.util.spec_from_file_location("bench_redteam", BENCH / "redteam.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
     return module
 
 
 @pytest.fixture(scope="module")
 def reports(bench: Any, responder_url: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    full = bench.suite(smoke=True)
-    probes = tuple(p for p in full.probes if p.converter == "none")
-    chosen = Suite("gateway-check", probes)
+    chosen = Suite("gateway-check", bench.suite(smoke=True).probes)  # none, base64, zero-width
     with ExitStack() as stack:
         gateway = bench.start_gateway(stack, responder_url)
         direct = summarise(Runner(OpenAITarget(responder_url), canary=bench.CANARY).run(chosen))
@@ -56,8 +56,6 @@ def test_gateway_cuts_attack_success(reports: tuple[dict[str, Any], dict[str, An
     assert guarded["summary"]["benign_pass_rate"] >= 0.9
 
 
-@pytest.mark.xfail(reason="gateway scanners miss some plain injections and block a benign "
-                          "question (see docs/benchmarks.md, red team)", strict=False)
 def test_gateway_meets_issue_targets(reports: tuple[dict[str, Any], dict[str, Any]],
                                      bench: Any) -> None:
     _, guarded = reports

@@ -39,6 +39,11 @@ def test_runtime_picks_the_bus_from_settings(sqlite_url: str) -> None:
 
 
 def test_unknown_role_is_a_clear_error() -> None:
-    result = CliRunner().invoke(app, ["serve", "--role", "gateway"])
+    from firebreak.config import get_settings
+
+    try:  # refused before logging is configured, so no handle to the runner's output stays
+        result = CliRunner().invoke(app, ["serve", "--role", "gateway"])
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 2
     assert "--role: must be one of all, api, worker, engine" in result.output

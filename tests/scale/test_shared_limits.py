@@ -77,6 +77,8 @@ async def test_two_gateways_hold_the_shared_rate(sqlite_url: str, redis_prefix: 
     db.dispose()
     allowed = BURST + RATE * elapsed
     assert refused > admitted  # the gateways were pushed well past the rate
+    print(f"shared rate: admitted {admitted}, allowed {allowed:.1f} "
+          f"({admitted / allowed - 1:+.1%}), refused {refused}")
     assert abs(admitted - allowed) <= 0.05 * allowed, (admitted, allowed, refused)
 
 

@@ -9,7 +9,9 @@ count as operate calls.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -36,10 +38,8 @@ def required_scope(route: Any) -> str | None:
         if m := _REQUIRE.match(getattr(dep.call, "__name__", "") or ""):
             found = m.group(1)
         stack.extend(dep.dependencies)
-    try:
+    with contextlib.suppress(AttributeError):  # a route object that takes no attributes
         route._firebreak_scope = found
-    except AttributeError:  # pragma: no cover - routes are plain objects today
-        pass
     return found
 
 
@@ -73,20 +73,41 @@ class AuditTrail:
             needed = "operate"
         if needed not in AUDITED:
             return
+        app = scope.get("app")
+        runtime = getattr(getattr(app, "state", None), "runtime", None)
+        if runtime is None:
+            return
         token = (scope.get("state") or {}).get("token")
         client = scope.get("client")
         entry = AuditEntry(
             scope=needed, method=scope.get("method", ""), path=path, status=status,
             token_id=getattr(token, "id", None), token_name=getattr(token, "name", None),
             client=client[0] if client else None, request_id=_request_id(scope))
-        app = scope.get("app")
-        runtime = getattr(getattr(app, "state", None), "runtime", None)
-        if runtime is None:
-            return
         try:
-            await anyio.to_thread.run_sync(record, runtime.db, entry)
+            await anyio.to_thread.run_sync(_write, runtime, entry, scope, token is None)
         except Exception as exc:  # the store may be down; the call itself already happened
             log.error("audit.write_failed", path=path, status=status, error=type(exc).__name__)
+
+
+def _write(runtime: Any, entry: AuditEntry, scope: Scope, unknown: bool) -> None:
+    if unknown and entry.status == 403:  # a valid token without the scope: name it
+        who = _caller(runtime, scope)
+        if who is not None:
+            entry = replace(entry, token_id=who.id, token_name=who.name)
+    record(runtime.db, entry)
+
+
+def _caller(runtime: Any, scope: Scope) -> Any:
+    from firebreak.api.deps import _bootstrap
+    from firebreak.store.tokens import verify_token
+
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+    secret = headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not secret and (m := re.search(r"firebreak_token=([^;\s]+)", headers.get("cookie", ""))):
+        secret = m.group(1)
+    if not secret:
+        return None
+    return _bootstrap(runtime, secret) or verify_token(runtime.db, secret)
 
 
 def _request_id(scope: Scope) -> str | None:

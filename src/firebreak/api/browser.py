@@ -56,7 +56,8 @@ class BrowserGuard:
 
     def _sender(self, scope: Scope, send: Send) -> Send:
         csp = not scope.get("path", "").startswith(NO_CSP)
-        secure = self.cookie_secure or (self.cookie_secure is None and scope.get("scheme") == "https")
+        secure = self.cookie_secure or (
+            self.cookie_secure is None and scope.get("scheme") == "https")
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -56,6 +56,7 @@ def require(scope: str) -> Callable[..., TokenInfo]:
 
 def _bootstrap(runtime: Runtime, secret: str) -> TokenInfo | None:
     boot = runtime.settings.bootstrap_token
-    if boot is not None and hmac.compare_digest(boot.get_secret_value(), secret):
+    # bytes: compare_digest raises TypeError on non-ASCII str (a 500 for a bad header)
+    if boot is not None and hmac.compare_digest(boot.get_secret_value().encode(), secret.encode()):
         return TokenInfo(0, "bootstrap", frozenset({"admin"}), None)
     return None

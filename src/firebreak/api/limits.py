@@ -26,10 +26,6 @@ UNLIMITED = ("/healthz", "/ui/static/")
 MAX_BUCKETS = 10_000  # callers remembered at once; the least recently seen are forgotten
 
 
-class BodyTooLarge(Exception):
-    """Raised inside the app's receive() when a streamed body passes the cap."""
-
-
 class TokenBuckets:
     """One token bucket per caller key, in a bounded LRU map."""
 
@@ -97,30 +93,35 @@ class RequestLimits:
         return self.buckets.take(caller_key(scope))
 
     async def _bounded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; if a streamed body passes the cap, answer 413 and cut the app off."""
         seen = 0
-        started = False
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise BodyTooLarge
+                if seen > self.max_body and not started:
+                    refused = True
+                    metrics.api_refused.labels(reason="body_too_large").inc()
+                    await self._refuse(scope, send, 413, "Request body too large",
+                                       f"body: over the limit of {self.max_body} bytes")
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracked(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # we already answered; whatever the app says now is dropped
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counted, tracked)
-        except BodyTooLarge:
-            if started:
+        except Exception:
+            if not refused:
                 raise
-            await self._refuse(scope, send, 413, "Request body too large",
-                               f"body: over the limit of {self.max_body} bytes")
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send, status: int, title: str, detail: str,

@@ -42,6 +42,7 @@ class Score:
     policy: dict[str, Any] = field(default_factory=dict)  # guard policy once contained
     notifications: int = 0
     report_written: bool = False
+    other_incidents: list[str] = field(default_factory=list)
     passed: bool = False
     note: str = ""
 
@@ -99,6 +100,30 @@ def _succeeded_actions(world: World, incident_id: str) -> list[tuple[str, dateti
     return sorted(out, key=lambda a: a[1])
 
 
+def _close_all(world: World) -> None:
+    """Resolve every open incident (its playbook undoes containment) and file resolved ones
+    for post-mortem, so that they are not reopened by the next scenario's alerts."""
+    from firebreak.store.incidents import list_incidents, update_incident
+
+    for inc in list_incidents(world.db, limit=1000):
+        if inc.status in ("detected", "triaged", "contained"):
+            _resolve(world, inc.id)
+        elif inc.status == "resolved":
+            update_incident(world.db, inc.id, actor="chaos", status="postmortem",
+                            message="filed for post-mortem by the chaos runner")
+
+
+def _resolve(world: World, incident_id: str) -> None:
+    """Resolve through the control plane, so its playbooks undo the containment."""
+    import httpx
+
+    resp = httpx.post(f"{world.url('control')}/v1/incidents/{incident_id}/resolve",
+                      headers={"Authorization": f"Bearer {world.token}"},
+                      json={"actor": "chaos-runner"}, timeout=30)
+    if resp.status_code not in (200, 409):  # 409: it was resolved meanwhile
+        resp.raise_for_status()
+
+
 def _policy_summary(world: World, deployment: str) -> dict[str, Any]:
     from firebreak.store.policy import get_policy
 
@@ -120,17 +145,21 @@ async def run_scenario(world: World, traffic: Traffic, sc: Scenario,
                        progress: Progress | None = None) -> Score:
     """Inject one fault, measure detection and containment, then heal and clean up."""
     from firebreak.store.events import EventFilter, count_events
-    from firebreak.store.incidents import update_incident
 
     score = Score(sc.name, sc.title, sc.category)
+    _close_all(world)  # a clean slate: earlier incidents must not absorb this one's alerts
     onset, t0 = datetime.now(UTC), time.monotonic()
     await sc.inject(world, traffic)
     say = progress or (lambda *_: None)
     say("injected", {"scenario": sc.name})
-    found = await _wait(lambda: _incidents_since(world, onset, sc.deployment),
-                        world.profile.detect_timeout)
+    wanted = (sc.category, *sc.accept)
+    found = await _wait(lambda: [i for i in _incidents_since(world, onset, sc.deployment)
+                                 if i.category in wanted], world.profile.detect_timeout)
+    found = found or _incidents_since(world, onset, sc.deployment)
     if found:
         inc = sorted(found, key=lambda i: i.opened_at)[0]
+        score.other_incidents = [f"{i.category}:{i.id}" for i in
+                                 _incidents_since(world, onset, sc.deployment) if i.id != inc.id]
         detected_at = _aware(inc.opened_at)
         score.detected, score.incident_id = True, inc.id
         score.category, score.severity = inc.category, inc.severity
@@ -153,11 +182,8 @@ async def run_scenario(world: World, traffic: Traffic, sc: Scenario,
     else:
         score.note = f"no incident within {world.profile.detect_timeout:.0f}s"
     await sc.heal(world, traffic)
-    for inc in _incidents_since(world, onset, sc.deployment):
-        if inc.status not in ("resolved", "postmortem"):
-            update_incident(world.db, inc.id, actor="chaos", status="resolved",
-                            message="fault healed by the chaos runner")
     await asyncio.sleep(world.profile.settle_seconds)
+    _close_all(world)
     score.passed = (score.detected and score.category_right and score.containment_right
                     and score.report_written)
     say("scored", asdict(score) | {"elapsed": round(time.monotonic() - t0, 1)})

@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from firebreak.chaos.payloads import INJECTIONS, JAILBREAKS, PII_DOC, POISONED_DOCS, WALLET
 from firebreak.chaos.retrieval import Chunk
 from firebreak.chaos.tabular import DEPLOYMENT as FLIGHTS
@@ -39,9 +37,9 @@ class Scenario:
 
 
 async def _faults(world: World, **faults: Any) -> None:
-    async with httpx.AsyncClient(timeout=10) as http:
-        resp = await http.patch(world.url("responder") + "/_control/faults", json=faults)
-        resp.raise_for_status()
+    """Flip the responder's fault switches (in process: the world owns the responder)."""
+    state = world.handles["responder"]
+    state.faults = state.faults.model_copy(update=faults)
 
 
 def _maker(texts: list[str], keys: list[str], tag: str, **extra: Any) -> Callable[[random.Random], Request]:

@@ -126,7 +126,7 @@ class Traffic:
             delay = start + n / rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if len(pending) < 400:  # bounded: a stuck upstream must not pile up requests
+            if len(pending) < 100:  # bounded: a stuck upstream must not pile up requests
                 task = asyncio.create_task(send())
                 pending.add(task)
                 task.add_done_callback(pending.discard)

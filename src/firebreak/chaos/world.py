@@ -156,7 +156,9 @@ class World:
         from firebreak.config import Settings
         
         sink = ServerThread(self.sink.app(), name="sink").start()
-        resp = ServerThread(responder.create_app(canary=CANARY), name="responder").start()
+        resp_app = responder.create_app(canary=CANARY)
+        resp = ServerThread(resp_app, name="responder").start()
+        self.handles["responder"] = resp_app.state.responder
         # The next model version, deployed by the bad-version scenario: slow and failing.
         bad = responder.Faults(latency_ms=int(self.profile.window_seconds * 300), error_rate=0.4)
         v2 = ServerThread(responder.create_app(faults=bad, canary=CANARY), name="responder-v2").start()

@@ -23,16 +23,15 @@ def register(app: typer.Typer) -> None:
         from firebreak.api.app import create_app
         from firebreak.config import get_settings
         from firebreak.logging import configure
-
-        settings = get_settings()
-        configure(settings.log_format, settings.log_level)
         from firebreak.scale.roles import ROLES, role_stages
 
+        settings = get_settings()
         role = role or settings.role
-        if role not in ROLES:
+        if role not in ROLES:  # checked before logging is configured: nothing else runs
             typer.secho(f"--role: must be one of {', '.join(ROLES)}, not {role!r}",
                         fg="red", err=True)
             raise typer.Exit(2)
+        configure(settings.log_format, settings.log_level)
         app = create_app(settings, stages=[] if no_stages else role_stages(role))
         uvicorn.run(app, host=host or settings.api.host,
                     port=port or settings.api.port, log_level="warning")

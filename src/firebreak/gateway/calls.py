@@ -94,7 +94,8 @@ def _tool_calls(raw: list[dict[str, Any]]) -> list[ToolCall]:
     """OpenAI tool calls as event ToolCalls: name plus arguments parsed from their JSON."""
     out = []
     for item in raw:
-        fn = item.get("function") if isinstance(item.get("function"), dict) else item
+        inner = item.get("function")
+        fn: dict[str, Any] = inner if isinstance(inner, dict) else item
         name = str(fn.get("name") or "")[:200]
         if not name:
             continue

@@ -20,9 +20,9 @@ from firebreak.gateway import otel, wire
 from firebreak.gateway.calls import Call, key_id
 from firebreak.gateway.guard import Caller, check_access, scan_answer, scan_chat
 from firebreak.gateway.policy_cache import PolicyCache
-from firebreak.gateway.verdict_cache import VerdictCache
 from firebreak.gateway.ratelimit import RateLimiter
 from firebreak.gateway.telemetry import BatchSender
+from firebreak.gateway.verdict_cache import VerdictCache
 from firebreak.scan.registry import scanners_for
 from firebreak.store.policy import GuardPolicy
 

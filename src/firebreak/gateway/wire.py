@@ -109,11 +109,12 @@ class StreamReader:
                 self._tool_delta(call)
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
 
-
     def _tool_delta(self, call: Any) -> None:
         if not isinstance(call, dict):
             return
-        fn = call.get("function") or {}
+        fn = call.get("function")
+        if not isinstance(fn, dict):
+            return
         index = call.get("index")
         slot = self._tools.setdefault(index if isinstance(index, int) else 0,
                                       {"name": "", "arguments": ""})

@@ -61,4 +61,6 @@ def verify(settings: Settings, run_id: str, step_id: str, decision: str, expires
     if expires < (now or time.time()):
         return "the link has expired"
     good = signature(settings, run_id, step_id, decision, expires)
-    return None if hmac.compare_digest(good, sig) else "the link's signature is not valid"
+    # bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500)
+    ok = hmac.compare_digest(good.encode(), sig.encode("utf-8", "replace"))
+    return None if ok else "the link's signature is not valid"

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from firebreak.scan.normalise import normalise as unmask
 from firebreak.scan.patterns import feature_tokens
 
 ARTIFACT = Path(__file__).with_name("artifacts") / "injection.npz"
@@ -39,8 +40,12 @@ class FeatureParams:
 
 
 def normalise(text: str, p: FeatureParams) -> str:
-    """Lower-case, collapse whitespace, keep the head and the tail of long texts."""
-    t = _SPACE.sub(" ", text.lower()).strip()
+    """Undo obfuscation (scan/normalise.py), lower-case, collapse whitespace, keep the head
+    and the tail of long texts."""
+    keep = p.head_chars + p.tail_chars
+    if len(text) > 4 * keep:  # bound the work: only the head and the tail are used
+        text = text[: 2 * p.head_chars] + " " + text[-2 * p.tail_chars:]
+    t = _SPACE.sub(" ", unmask(text).lower()).strip()
     if len(t) > p.head_chars + p.tail_chars:
         t = t[: p.head_chars] + " … " + t[-p.tail_chars:]
     return t

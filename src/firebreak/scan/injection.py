@@ -52,7 +52,10 @@ class InjectionScanner:
         if not text.strip():
             return clean(self.name, context)
         best: tuple[float, View, list[tuple[Pattern, Span]], np.ndarray, np.ndarray] | None = None
-        for view in views(text):
+        read = views(text)
+        if len(read) > 1 and read[1].note == "normalised":
+            read = read[1:]  # the classifier normalises anyway: score the text once
+        for view in read:
             prob, idx, contrib = self.model.assess(view.text)
             hits = matches(view.text[:SPAN_CHARS])
             strong = sum(p.name in STRONG for p, _ in hits)

@@ -45,7 +45,8 @@ _HAS_LEET = re.compile(r"[0-9@$!|]")
 # Letters then digits ("base64", "gpt4", "v2") or digits then a short unit ("10am", "4k",
 # "2nd") are ordinary words, not leetspeak; very long words are ids or encoded blobs.
 _NOT_LEET = re.compile(r"^(?:[^\W\d_]+\d+|\d+[^\W\d_]{0,2})$|^.{25,}$", re.UNICODE)
-_BASE64 = re.compile(r"(?<![A-Za-z0-9+/])(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/])(?:[A-Za-z0-9+/]{4}){5,}"
+                     r"(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _ASKS_DECODE = re.compile(r"\b(?:decode|decipher|decrypt|base-?64|b64|"
                           r"rot-?13|caesar|encoded|cipher)\b", re.IGNORECASE)
 _ROT13_CUE = re.compile(r"\brot-?13\b|\bcaesar\b", re.IGNORECASE)
@@ -141,9 +142,10 @@ def decoded_payloads(text: str) -> list[str]:
             continue
         if plain:
             out.append(plain)
-    if _ROT13_CUE.search(head):
-        m = _ROT13_AFTER.search(head, _ROT13_CUE.search(head).end())  # type: ignore[union-attr]
-        out.append(codecs.decode(m.group(1) if m else head, "rot13"))
+    cue = _ROT13_CUE.search(head)
+    if cue:  # the text after the cue's colon or line break, else the whole text
+        after = _ROT13_AFTER.search(head, cue.end())
+        out.append(codecs.decode(after.group(1) if after else head, "rot13"))
     return out
 
 

@@ -38,8 +38,8 @@ class Latency(_OpsDetector):
 
     class Config(BaseDetector.Config):
         z: float = 6.0
-        rel_floor: float = 0.5        # and at least 50 % above the median window
-        abs_floor_ms: float = 20.0
+        rel_floor: float = 1.0        # and at least twice the median window
+        abs_floor_ms: float = 100.0   # and 100 ms more: load noise must not page anyone
         min_events_per_tail: int = 10  # p95 needs 200 events, p99 1000
 
     def detect(self, ctx: DetectionContext) -> list[Signal] | None:
