@@ -128,6 +128,10 @@ def test_events_carry_model_version_and_tool_calls(start_gateway: Callable[..., 
         calls = [(c["name"], c["arguments"]) for c in event["tool_calls"]]
         assert calls == [("refund_order", {"order_id": "A-1001", "amount": 12.5}),
                          ("send_email", {"to": "ops@example.com"})]
+    from firebreak.store.events import list_deployments
+
+    known = {d["name"]: d["model_versions"] for d in list_deployments(runtime.db)}
+    assert known["agent-bot"] == ["gpt-4o-mini-2024-07-18"]  # playbooks read versions here
 
 
 def test_model_version_falls_back_to_the_requested_model() -> None:

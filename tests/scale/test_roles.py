@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_settings
 from typer.testing import CliRunner
 
+from conftest import make_settings
 from firebreak.bus import InProcessBus
 from firebreak.cli import app
 from firebreak.jetstream import JetStreamBus

@@ -21,7 +21,7 @@ from gateway.stub import Stub
 
 from .scaletools import need_service
 
-RATE, BURST, SECONDS = 10.0, 5.0, 5.0
+RATE, BURST, SECONDS = 10.0, 5.0, 7.0
 
 
 @pytest.fixture

@@ -43,6 +43,25 @@ def _expiry(params: dict[str, Any]) -> datetime | None:
         seconds=parse_duration(ttl))
 
 
+def revert(current: GuardPolicy, before: dict[str, Any], after: dict[str, Any]) -> GuardPolicy:
+    """Undo exactly what one step changed (before -> after), keeping later, unrelated edits:
+    list fields lose the items the step added and regain those it removed; other fields go
+    back only if nobody changed them since."""
+    body = _body(current)
+    for name, was in before.items():
+        made = after.get(name)
+        if made == was:
+            continue
+        now = body.get(name)
+        if isinstance(was, list) and isinstance(made, list) and isinstance(now, list):
+            added = [x for x in made if x not in was]
+            removed = [x for x in was if x not in made]
+            body[name] = [x for x in now if x not in added] + [x for x in removed if x not in now]
+        elif now == made:
+            body[name] = was
+    return GuardPolicy.model_validate({**body, "deployment": current.deployment})
+
+
 def _body(p: GuardPolicy) -> dict[str, Any]:
     return p.model_dump(mode="json", exclude={"deployment", "version", "updated_at"})
 
@@ -73,14 +92,17 @@ class GatewayAction(Action):
         for change in policy_changes(ctx.db, deployment=deployment,
                                      incident_id=ctx.incident.id):
             if change["reason"].endswith(tag):
-                return self._result(deployment, change["before"], change["version"])
+                return self._result(deployment, change["before"], change["after"],
+                                    change["version"])
         return None
 
-    def _result(self, deployment: str, before: dict[str, Any], version: int) -> ActionResult:
+    def _result(self, deployment: str, before: dict[str, Any], after: dict[str, Any],
+                version: int) -> ActionResult:
         return ActionResult(ok=True, detail=f"{self.name}: guard policy of {deployment} "
                             f"is now version {version}", data={"version": version,
                                                                "deployment": deployment},
-                            undo_data={"deployment": deployment, "before": before})
+                            undo_data={"deployment": deployment, "before": before,
+                                       "after": after})
 
     def undo(self, ctx: ActionContext, result: ActionResult) -> ActionResult:
         deployment = result.undo_data["deployment"]
@@ -90,10 +112,15 @@ class GatewayAction(Action):
             if change["reason"].endswith(tag):
                 return ActionResult(ok=True, detail="already restored",
                                     data={"version": change["version"]})
-        before = GuardPolicy.model_validate({**result.undo_data["before"],
-                                             "deployment": deployment})
-        after = set_policy(ctx.db, before, actor=ctx.actor, reason=f"undo {self.name} {tag}",
-                           incident_id=ctx.incident.id)
+        before, made = result.undo_data["before"], result.undo_data.get("after")
+        if made is None:  # recorded by an older version: restore the whole body
+            restored = GuardPolicy.model_validate({**before, "deployment": deployment})
+            after = set_policy(ctx.db, restored, actor=ctx.actor,
+                               reason=f"undo {self.name} {tag}", incident_id=ctx.incident.id)
+        else:
+            after = update_policy(ctx.db, deployment, lambda p: revert(p, before, made),
+                                  actor=ctx.actor, reason=f"undo {self.name} {tag}",
+                                  incident_id=ctx.incident.id)
         return ActionResult(ok=True, detail=f"restored guard policy of {deployment} "
                             f"(version {after.version})", data={"version": after.version})
 

@@ -176,14 +176,15 @@ async def run_scenario(world: World, traffic: Traffic, sc: Scenario,
         score.actions = [a for a, _ in _succeeded_actions(world, inc.id)]
         score.policy = _policy_summary(world, sc.deployment)
         score.containment_right = set(sc.containment) <= set(score.actions)
-        await _wait(lambda: _report_written(world, inc.id), 10.0)
-        score.report_written = _report_written(world, inc.id)
-        score.notifications = world.sink.per_incident.get(inc.id, 0)
     else:
         score.note = f"no incident within {world.profile.detect_timeout:.0f}s"
     await sc.heal(world, traffic)
     await asyncio.sleep(world.profile.settle_seconds)
     _close_all(world)
+    if score.incident_id:  # reports are written on containment and again on resolution
+        await _wait(lambda: _report_written(world, score.incident_id), 30.0)
+        score.report_written = _report_written(world, score.incident_id)
+        score.notifications = world.sink.per_incident.get(score.incident_id, 0)
     score.passed = (score.detected and score.category_right and score.containment_right
                     and score.report_written)
     say("scored", asdict(score) | {"elapsed": round(time.monotonic() - t0, 1)})

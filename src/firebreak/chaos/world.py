@@ -49,7 +49,8 @@ class Profile:
     label_delay: float = 3.0        # seconds before a prediction's label arrives
     warmup_seconds: float = 24.0
     detect_timeout: float = 40.0
-    settle_seconds: float = 3.0
+    settle_seconds: float = 7.0     # > one window + grace: late signals land before cleanup
+    min_rows: int = 40              # rows a drift/performance window needs to be judged
 
 
 PROFILES = {
@@ -130,7 +131,12 @@ class World:
             "log_format": "json", "log_level": "warning",
             "api": {"public_url": control_url, "port": int(control_url.rsplit(":", 1)[1])},
             "plugins": {"monitor": {"window_seconds": p.window_seconds, "grace_seconds": 0.5,
-                                    "warmup_windows": p.warmup_windows, "tick_seconds": 0.25}},
+                                    "warmup_windows": p.warmup_windows, "tick_seconds": 0.25},
+                        # Short windows hold fewer rows than the production defaults ask for.
+                        "detectors": {d: {"min_rows": p.min_rows} for d in
+                                      ("feature_drift", "missing_values", "output_drift")}
+                        | {"performance": {"min_pairs": p.min_rows},
+                           "estimated_performance": {"min_predictions": p.min_rows}}},
             "incidents": {"group_wait_seconds": 0.2, "group_interval_seconds": 5,
                           "tick_seconds": 0.2, "auto_resolve_after_seconds": 3600},
             "notifiers": {"webhook": {"url": sink_url}, "routes": [{"notifier": "webhook"}],

@@ -13,6 +13,7 @@ try Redis again for `retry_seconds`, so a dead Redis does not add a timeout to e
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,7 +56,7 @@ class RedisRateLimiter:
     """Checks a request against every rate limit that applies to it, across replicas."""
 
     def __init__(self, url: str, *, prefix: str = "firebreak:rl", on_loss: str = "open",
-                 on_loss_by_deployment: dict[str, str] | None = None,
+                 on_loss_by_deployment: Mapping[str, str] | None = None,
                  timeout: float = 0.25, retry_seconds: float = 1.0) -> None:
         try:
             import redis
@@ -66,7 +67,7 @@ class RedisRateLimiter:
         self.script = self.client.register_script(TAKE)
         self.prefix = prefix
         self.on_loss = on_loss
-        self.on_loss_by_deployment = on_loss_by_deployment or {}
+        self.on_loss_by_deployment = dict(on_loss_by_deployment or {})
         self.retry_seconds = retry_seconds
         self._down_until = 0.0
 

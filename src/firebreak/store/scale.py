@@ -58,9 +58,10 @@ def claim_new(session: Session, event_ids: Iterable[str]) -> set[str]:
         # One array parameter: a statement that compiles once, whatever the batch size.
         rows = session.execute(_PG_CLAIM, {"ids": ids, "now": now})
         return {r[0] for r in rows}
-    stmt = sqlite_insert(SeenEventRow).values([{"event_id": i, "seen_at": now} for i in ids])
-    stmt = stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(
-        SeenEventRow.event_id)
+    stmt = (sqlite_insert(SeenEventRow)
+            .values([{"event_id": i, "seen_at": now} for i in ids])
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(SeenEventRow.event_id))
     return set(session.scalars(stmt).all())
 
 
