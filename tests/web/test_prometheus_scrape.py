@@ -79,7 +79,7 @@ def _wait(check: Any, timeout: float = 30) -> Any:
             result = check()
             if result:
                 return result
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):  # not up yet: 503 "Service Unavailable" text
             pass
         if time.monotonic() > deadline:
             raise AssertionError("Prometheus did not get there in time")
