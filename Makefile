@@ -21,6 +21,9 @@ system-deps:
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
+bench-smoke: $(STAMP)
+	bash scripts/bench-smoke.sh
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
