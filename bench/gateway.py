@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from firebreak.chaos.servers import free_port, wait_up
 
 CHUNKS = 8
 PROMPTS = ["What is the capital of France?",
@@ -52,21 +53,6 @@ def stub_app():  # type: ignore[no-untyped-def]
     return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_up(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not start")
 
 
 GUARD_MS: list[float] = []

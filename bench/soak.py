@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from firebreak.chaos.servers import free_port, wait_up
 
 TOKEN = "fbk_soak_bootstrap_token_0123456789"
 PROMPTS = ["What is the capital of France?", "Summarise our refund policy in two sentences.",
@@ -51,21 +52,6 @@ def stub_app() -> Any:
     return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_up(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not start")
 
 
 def rss_mb(pid: int) -> float:

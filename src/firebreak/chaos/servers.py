@@ -17,6 +17,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_up(url: str, timeout: float = 60.0) -> None:
+    """Wait until `url` answers HTTP at all; SystemExit naming it when it never does."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not start")
+
+
 class ServerThread:
     """A real uvicorn server for `app` on 127.0.0.1, started and stopped with the context."""
 

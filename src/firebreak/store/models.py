@@ -9,11 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class WindowBodyColumns:
+    """Columns of one serialized window of one deployment (`Window.to_bytes`); the monitor's
+    closed windows and the scaled workers' partial windows share them."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment: Mapped[str] = mapped_column(String(200))
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class EventRow(Base):

@@ -16,20 +16,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from firebreak.errors import NotFound
 from firebreak.store.db import Database
-from firebreak.store.models import Base
+from firebreak.store.models import Base, WindowBodyColumns
 
 
-class ProfileRow(Base):
+class ProfileRow(WindowBodyColumns, Base):
     """One closed window of one deployment, serialized (`Window.to_bytes`)."""
 
     __tablename__ = "monitor_profiles"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    deployment: Mapped[str] = mapped_column(String(200))
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    events: Mapped[int] = mapped_column(Integer, default=0)
-    body: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_monitor_profiles_deployment_start", "deployment", "window_start"),)
 

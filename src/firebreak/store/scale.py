@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, delete, select, text
+from sqlalchemy import DateTime, Index, String, delete, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from firebreak.store.models import Base
+from firebreak.store.models import Base, WindowBodyColumns
 from firebreak.store.monitor import ProfileRow
 
 
@@ -28,17 +28,10 @@ class SeenEventRow(Base):
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class PartialRow(Base):
+class PartialRow(WindowBodyColumns, Base):
     """One worker's partial profile of one window (`Window.to_bytes`)."""
 
     __tablename__ = "scale_partials"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    deployment: Mapped[str] = mapped_column(String(200))
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    events: Mapped[int] = mapped_column(Integer, default=0)
-    body: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_scale_partials_window", "deployment", "window_start"),)
 
