@@ -39,6 +39,7 @@ class GroundingParts(NamedTuple):
 # mentions, so it weighs little. Chosen on one half of the HaluEval questions
 # (bench/groundedness.py reports the other half separately).
 _W_COVER, _W_NEAR = 0.5, 0.1
+_STEM = 5  # letters two words must share to count as the same anchor
 _NEAR_DECAY = 2.0  # an anchor d words away counts exp(-(d - 1) / _NEAR_DECAY)
 _DECAY = [1.0] + [math.exp(-(d - 1) / _NEAR_DECAY) for d in range(1, int(4 * _NEAR_DECAY) + 1)]
 
@@ -60,7 +61,11 @@ def grounding_parts(answer: str, context: str | Sequence[str],
     content = [w for w in ans if w not in ENGLISH_STOP_WORDS and w not in asked]
     present = sum(w in at for w in content) / len(content) if content else 1.0
     cover = _longest_run(ans, " " + " ".join(ctx) + " ") / len(ans)
-    anchors = {w: 1.0 / len(at[w]) for w in q if w not in ENGLISH_STOP_WORDS and w in at}
+    # Anchors: context words that share their first letters with a question content word
+    # (a crude stem: "director" finds "directed"), rarer ones in the context weighing more.
+    stems = {w[:_STEM] for w in q if w not in ENGLISH_STOP_WORDS}
+    anchors = {w: 1.0 / len(ps) for w, ps in at.items()
+               if w[:_STEM] in stems and w not in ENGLISH_STOP_WORDS}
     near = _near_anchors([w for w in content if w in at], ctx, at, anchors)
     return GroundingParts(present, cover, near)
 
@@ -78,7 +83,11 @@ def groundedness(answer: str, context: str | Sequence[str], question: str = "") 
     one that sits elsewhere ("directed by Robert Zemeckis and written by Neil Gaiman": asked
     who directed, the anchor "directed" is next to Zemeckis, not to Gaiman).
     """
-    p = grounding_parts(answer, context, question)
+    return combine(grounding_parts(answer, context, question))
+
+
+def combine(p: GroundingParts) -> float:
+    """The groundedness score of its three views (a weighted mean)."""
     unsupported = ((1.0 - p.present) + _W_COVER * (1.0 - p.cover) + _W_NEAR * (1.0 - p.near)) \
         / (1.0 + _W_COVER + _W_NEAR)
     return 1.0 - unsupported
