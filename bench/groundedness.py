@@ -93,7 +93,7 @@ def table(rows: list[dict], y: np.ndarray, scores: dict[str, np.ndarray]) -> Non
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--smoke", action="store_true", help="first 200 rows only")
+    ap.add_argument("--smoke", action="store_true", help="first 200 rows only (with --embed)")
     ap.add_argument("--embed", action="store_true", help="also score the optional LSA view")
     args = ap.parse_args()
     rows = [json.loads(line) for line in DATA.open(encoding="utf-8")]
@@ -104,7 +104,7 @@ def main() -> None:
     scores = {"firebreak": ours, "no-near": timed(rows, without_near)[0],
               "baseline": timed(rows, baseline)[0]}
     times = {"firebreak": ms}
-    if args.embed:
+    if args.embed or args.smoke:  # the smoke run exercises the embedding view too
         from firebreak.detect.llm.embed import load_lsa
 
         lsa = load_lsa()
