@@ -133,3 +133,90 @@ def test_approving_a_step_changes_the_guard_policy(
     page.wait_for_selector("[data-policy='support-bot'] .policy-kill:text-is('ON')", timeout=30_000)
     assert page.evaluate("window.__sameDocument") is True
     shot(page, shots / "dashboard-approved.png")
+
+
+# The fast-profile scorecard measured in docs/benchmarks.md (22:00 UTC run): time to detect,
+# events to detect, time to contain per scenario.
+MEASURED = {"feature-drift": (4.2, 129, 0.48), "concept-drift": (7.3, 217, 0.27),
+            "hallucination-spike": (4.5, 67, 0.04), "jailbreak-wave": (4.5, 69, 0.04),
+            "injection-campaign": (0.8, 11, 0.06), "rag-poisoning": (4.8, 84, 0.03),
+            "training-poisoning": (1.4, 43, 0.46), "system-prompt-leak": (2.8, 42, 0.07),
+            "pii-leak": (4.9, 72, 0.06), "bad-version": (4.2, 60, 0.03),
+            "denial-of-wallet": (4.6, 52, 0.20), "unsafe-tool-use": (7.1, 120, 0.10)}
+
+
+def measured_scorecard(missed: str | None = None) -> dict[str, Any]:
+    """That scorecard with the scenarios' own names and categories; `missed` not detected."""
+    from firebreak.chaos.runner import Score, Scorecard
+    from firebreak.chaos.scenarios import SCENARIOS
+
+    scores = []
+    for n, (name, (ttd, events, ttc)) in enumerate(MEASURED.items()):
+        sc = SCENARIOS[name]
+        if name == missed:
+            scores.append(Score(name, sc.title, sc.category, note="no incident within 60s"))
+            continue
+        scores.append(Score(name, sc.title, sc.category, detected=True,
+                            incident_id=f"inc-demo{n:02d}", category=sc.category,
+                            category_right=True, severity="SEV2", time_to_detect_s=ttd,
+                            events_to_detect=events, time_to_contain_s=ttc, contained=True,
+                            containment_right=True, actions=list(sc.containment),
+                            notifications=2, report_written=True, passed=True))
+    return Scorecard("fast", 24.0, [], scores, {"chat:200": 9000, "predict:200": 9000}).to_dict()
+
+
+def test_redteam_and_chaos_pages_show_recorded_results(
+        page: Any, live_api: tuple[str, Runtime], client: httpx.Client,
+        admin_headers: dict[str, str], shots: Path) -> None:
+    from datetime import UTC, datetime
+
+    from firebreak.chaos.record import chaos_run_from, record_scorecard
+    from firebreak.chaos.responder import BackgroundServer, create_app
+    from firebreak.redteam.record import record_report
+    from firebreak.redteam.report import summarise
+    from firebreak.redteam.runner import Runner
+    from firebreak.redteam.suites import resolve
+    from firebreak.redteam.targets import resolve_target
+
+    url, runtime = live_api
+    # A real campaign: the built-in suite against the reference responder, unguarded.
+    with BackgroundServer(create_app()) as srv:
+        target = resolve_target(srv.url, model="lumen-support-1", key=None, rag_hook=None,
+                                gateway_url=None)
+        report = summarise(Runner(target).run(resolve("owasp-llm")))
+    campaign = record_report(runtime.db, report, recorded_by="cli:redteam")
+    login(page, url, admin_headers["Authorization"].split()[1], "/ui/redteam")
+    page.wait_for_selector(f"#rt-campaign [data-campaign='{campaign.id}']")
+    kpis = page.inner_text("#rt-campaign")
+    assert f"{campaign.successes} / {campaign.attack_attempts}" in kpis
+    assert f"{campaign.benign_answered} / {campaign.benign_attempts}" in kpis
+    for box, groups in (("#rt-categories", campaign.per_category),
+                        ("#rt-converters", campaign.per_converter)):
+        assert page.locator(f"{box} svg.bars g[data-label]").count() == len(groups)
+        assert page.locator(f"{box} table tbody tr").count() == len(groups)
+    assert "direct-injection" in page.inner_text("#rt-categories")
+    assert "base64" in page.inner_text("#rt-converters")
+    worked = {k for k, t in campaign.per_category.items() if t.successes}
+    assert page.locator("#rt-probes tbody tr").count() == len(worked)  # one example each
+    shot(page, shots / "dashboard-redteam.png")
+
+    record_scorecard(runtime.db, measured_scorecard(), datetime.now(UTC))
+    page.click("nav a[href='/ui/chaos']")
+    page.wait_for_selector("#ch-run .kpi .badge:text-is('PASSED')")
+    assert page.locator("#ch-run table tbody tr").count() == 12
+    assert page.locator("#ch-ttd svg.bars g[data-label]").count() == 12
+    assert "12 / 12" in page.inner_text("#ch-run")
+    page.evaluate("window.__sameDocument = true")
+    # A new run arrives through the API while the page is open: it shows without a reload.
+    posted = client.post("/v1/chaos/runs", json=chaos_run_from(
+        measured_scorecard(missed="denial-of-wallet"), datetime.now(UTC)).model_dump(mode="json"))
+    assert posted.status_code == 201, posted.text
+    page.wait_for_selector(f"#ch-run [data-run='{posted.json()['id']}']")
+    page.wait_for_selector("#ch-runs tr.fresh")
+    assert page.evaluate("window.__sameDocument") is True
+    assert "11 / 12" in page.inner_text("#ch-run")
+    assert "not detected" in page.text_content("#ch-ttd g[data-label='denial-of-wallet']")
+    assert page.locator("#ch-run tbody .badge:text-is('fail')").count() == 1
+    shot(page, shots / "dashboard-chaos.png")
+    page.click("#ch-runs tbody tr:nth-child(2)")  # back to the earlier, all-passing run
+    page.wait_for_selector("#ch-run .kpi .badge:text-is('PASSED')")

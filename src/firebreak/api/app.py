@@ -33,6 +33,7 @@ ROUTERS = [
     "firebreak.api.routers.playbooks",
     "firebreak.api.routers.runs",
     "firebreak.api.routers.audit",
+    "firebreak.api.routers.results",
 ]
 
 

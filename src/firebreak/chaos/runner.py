@@ -208,8 +208,12 @@ async def run(names: list[str], profile: str = "fast", progress: Progress | None
         await asyncio.sleep(world.profile.warmup_seconds)
         false = [i.id for d in ("support-bot", "flight-delay") for i in _incidents_since(world, start, d)]
         scores = [await run_scenario(world, traffic, SCENARIOS[n], say) for n in names]
-        return Scorecard(world.profile.name, world.profile.warmup_seconds, false, scores,
+        card = Scorecard(world.profile.name, world.profile.warmup_seconds, false, scores,
                          dict(traffic.stats))
+        from firebreak.chaos.record import record_scorecard
+
+        record_scorecard(world.db, card.to_dict(), start)  # the world's dashboard shows it
+        return card
     finally:
         traffic.stop()
         await task

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from firebreak.commands.common import console, err_console
+
+
+def _record(data: dict[str, Any], started: datetime) -> None:
+    """Store the scorecard where `firebreak serve` on the same settings reads it."""
+    from firebreak.chaos.record import record_scorecard
+    from firebreak.commands.common import database
+
+    db = database()
+    try:
+        saved = record_scorecard(db, data, started, recorded_by="cli:chaos")
+    finally:
+        db.dispose()
+    if saved is None:
+        err_console.print("[yellow]warning:[/yellow] the scorecard was not recorded (see log)")
+    else:
+        err_console.print(f"recorded as chaos run {saved.id} (dashboard: /ui/chaos)",
+                          highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +52,9 @@ def register(app: typer.Typer) -> None:
         profile: str = typer.Option("fast", help="fast (CI, minutes) or full (benchmark)"),
         as_json: bool = typer.Option(False, "--json", help="print the scorecard as JSON"),
         out: Path = typer.Option(None, help="also write the JSON scorecard here"),
+        record: bool = typer.Option(False, "--record", help="also record the scorecard in the "
+                                    "configured store (the dashboard's chaos page); the "
+                                    "world's own store always has it"),
     ) -> None:
         """Run scenarios with Firebreak in the loop and print the scorecard."""
         import asyncio
@@ -48,9 +70,12 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"[red]error:[/red] scenario: unknown {unknown or 'none given'}; "
                               f"known: {', '.join(SCENARIOS)}; profiles: {', '.join(PROFILES)}")
             raise typer.Exit(2)
+        started = datetime.now(UTC)
         with live_progress(names, quiet=as_json) as progress:
             card = asyncio.run(run_all(names, profile, progress))
         data = card.to_dict()
+        if record:
+            _record(data, started)
         if out:
             out.write_text(json.dumps(data, indent=2, default=str))
         if as_json:

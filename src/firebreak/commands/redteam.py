@@ -85,6 +85,20 @@ def _gate(report: dict[str, Any], threshold: float) -> None:
                     f"{threshold:.1%}", 1)
 
 
+def _record(report: dict[str, Any]) -> None:
+    """Store the campaign where `firebreak serve` on the same settings reads it."""
+    from firebreak.commands.common import database
+    from firebreak.redteam.record import record_report
+
+    db = database()
+    try:
+        saved = record_report(db, report, recorded_by="cli:redteam")
+    finally:
+        db.dispose()
+    console.print(f"recorded as red-team campaign {saved.id} (dashboard: /ui/redteam)",
+                  highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     rt = typer.Typer(help="Red team: attack your LLM apps and agents.", no_args_is_help=True)
     app.add_typer(rt, name="redteam")
@@ -109,6 +123,8 @@ def register(app: typer.Typer) -> None:
                                                   "split of the injection data set"),
         data_dir: str = typer.Option(None, envvar="FIREBREAK_INJECTION_DATA",
                                      help="folder of the injection data set (for --sample)"),
+        record: bool = typer.Option(False, "--record", help="also record the campaign in the "
+                                    "configured store (the dashboard's red-team page)"),
     ) -> None:
         """Run a suite against a target; print findings; write reports."""
         from firebreak.redteam.report import write
@@ -118,6 +134,8 @@ def register(app: typer.Typer) -> None:
         report = _attack(tgt, chosen, concurrency)
         _show(report)
         write(report, json_out=json_out, html_out=html_out)
+        if record:
+            _record(report)
         _gate(report, threshold)
 
     @rt.command("export")

@@ -20,6 +20,7 @@ TABLE_MODULES = [
     "firebreak.store.playbooks",
     "firebreak.store.scale",
     "firebreak.store.audit",
+    "firebreak.store.results",
 ]
 
 

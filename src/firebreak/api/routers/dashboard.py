@@ -25,7 +25,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 COOKIE = "firebreak_token"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 PAGES = {"": "overview", "incidents": "incidents", "runs": "runs", "silences": "silences",
-         "results": "results"}
+         "redteam": "redteam", "chaos": "chaos"}
 _read = require("read")
 
 
@@ -95,6 +95,8 @@ def static(name: str) -> Response:
 @router.get("/ui/{section}", response_class=HTMLResponse)
 def section_page(request: Request, section: str = "",
                  runtime: Runtime = Depends(get_runtime)) -> Response:
+    if section == "results":  # the former combined page
+        return RedirectResponse("/ui/chaos", status_code=307)
     if section not in PAGES:
         raise HTTPException(404, f"no dashboard page {section!r}")
     return _page(request, runtime, PAGES[section])

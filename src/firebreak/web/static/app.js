@@ -175,18 +175,6 @@
       ["Created by", r => r.created_by || "–"], ["Comment", r => r.comment || ""],
       ["Starts", r => when(r.starts_at)], ["Ends", r => when(r.ends_at)], ["State", r => badge("st", r.state)]],
       "Silences appear here once alerting is enabled on this server.", "No silences."),
-    results: () => {
-      feed("redteam", "/v1/redteam/campaigns", ["campaigns", "runs"], [
-        ["Campaign", r => r.name || r.id], ["Target", r => r.target || r.deployment],
-        ["Attacks", r => r.attacks ?? r.total ?? "–"], ["Success rate", r => pct(r.success_rate ?? r.asr)],
-        ["Finished", r => when(r.finished_at || r.created_at)]],
-        "Red-team results appear here once the red-team part is installed.", "No red-team campaigns yet.");
-      feed("chaos", "/v1/chaos/runs", ["runs", "scorecards"], [
-        ["Scenario", r => r.scenario || r.name], ["Detected in", r => r.time_to_detect_s ? r.time_to_detect_s + " s" : "–"],
-        ["Contained in", r => r.time_to_contain_s ? r.time_to_contain_s + " s" : "–"],
-        ["Result", r => badge("st", r.status || r.outcome || "done")], ["Finished", r => when(r.finished_at || r.created_at)]],
-        "Chaos scorecards appear here once the chaos part is installed.", "No chaos runs yet.");
-    },
   };
 
   window.FB = {h, api, items, poll, badge, pct, num, when, empty, table, Missing};

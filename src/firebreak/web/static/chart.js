@@ -70,5 +70,37 @@
     el.replaceChildren(svg);
   }
 
-  window.FBChart = {line};
+  /* Horizontal bars, one row per label, the value printed at the bar's end, drawn at its
+     natural size (12px text) so that it reads the same in every card:
+     FBChart.bars(el, {rows: [{label, value, color, text}], max, format, title}) */
+  function bars(el, opts) {
+    const rows = opts.rows, BW = 640, LW = 190, VW = 120, ROW = 22, TOP = 4, AXIS = 16;
+    const fmt = opts.format || (v => String(v));
+    const max = opts.max || niceMax(Math.max(0, ...rows.map(r => r.value || 0)));
+    const plotH = TOP + rows.length * ROW, height = plotH + AXIS;
+    const svg = node("svg", {viewBox: `0 0 ${BW} ${height}`, width: BW, height, class: "bars",
+      role: "img", "aria-label": opts.title || "bar chart"});
+    const span = BW - LW - VW;
+    for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+      const x = LW + span * f;
+      svg.appendChild(node("line", {x1: x, x2: x, y1: 0, y2: plotH, stroke: "#e5e7eb", "stroke-width": 1}));
+      svg.appendChild(node("text", {x, y: height - 3, "text-anchor": f === 0 ? "start" : "middle",
+        class: "baxis"}, fmt(max * f)));
+    }
+    rows.forEach((r, i) => {
+      const y = TOP + i * ROW;
+      const g = node("g", {"data-label": r.label});
+      g.appendChild(node("text", {x: LW - 8, y: y + 15, "text-anchor": "end", class: "blabel"}, r.label));
+      const has = r.value !== null && r.value !== undefined;
+      const w = has ? Math.max(r.value > 0 ? 2 : 0, Math.min(1, r.value / max) * span) : 0;
+      g.appendChild(node("rect", {x: LW, y: y + 3, width: w.toFixed(1), height: ROW - 7, rx: 3,
+        fill: r.color || "#2563eb"}));
+      g.appendChild(node("text", {x: LW + w + 6, y: y + 15, class: "bvalue" + (has ? "" : " bnone")},
+        r.text !== undefined ? r.text : has ? fmt(r.value) : "–"));
+      svg.appendChild(g);
+    });
+    el.replaceChildren(svg);
+  }
+
+  window.FBChart = {line, bars};
 })();
