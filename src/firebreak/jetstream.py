@@ -6,11 +6,15 @@ message, so ingest can answer 2xx; each message carries `Nats-Msg-Id` (the event
 there is one), so a retried publish is stored once. Subscribers are durable pull consumers:
 replicas that subscribe with the same name share the work, and a message is acked only
 after its handler returned, so a crash redelivers it (handlers dedupe by event id).
+Pulls of `batch` messages run ahead of the handler (`prefetch` batches deep) and batches
+that already arrived are handed over together, so a worker's round trips to JetStream and
+to PostgreSQL overlap instead of adding up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import re
 from collections.abc import Sequence
@@ -64,7 +68,10 @@ class JetStreamBus:
 
     url: str = "nats://127.0.0.1:4222"
     prefix: str = "firebreak"
-    batch: int = 256
+    batch: int = 500  # messages per pull request
+    prefetch: int = 2  # pulled batches waiting while the handler works
+    max_batch: int = 2000  # messages handed to the handler at once (one commit in a worker)
+    max_ack_pending: int = 20_000  # per consumer, across replicas (server default: 1,000)
     fetch_timeout: float = 0.5
     ack_wait: float = 30.0  # seconds before an unacked message is redelivered
     _nc: Any = None
@@ -130,40 +137,73 @@ class JetStreamBus:
                 self._consume(topic, handler, name)))
 
     async def _consume(self, topic: str, handler: Handler, name: str) -> None:
+        """Fold batches while the next one is being fetched; ack each batch after its
+        handler returned (a failed batch is not acked: JetStream redelivers it)."""
         await self._ensure_stream(topic)
-        from nats.js.api import ConsumerConfig
+        pull = await self._pull_consumer(topic, subject_token(name))
+        fetched: asyncio.Queue[list[Any]] = asyncio.Queue(maxsize=self.prefetch)
+        fetcher = asyncio.get_running_loop().create_task(self._fetch(pull, name, fetched))
+        try:
+            while not self._closing:
+                msgs = await fetched.get()
+                while len(msgs) < self.max_batch and not fetched.empty():
+                    msgs += fetched.get_nowait()  # what already arrived goes in the same batch
+                try:
+                    result = handler([decode(topic, m.data) for m in msgs])
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    # Not acked: JetStream redelivers after the ack wait.
+                    log.exception("jetstream.handler_failed", consumer=name)
+                    await asyncio.sleep(0.2)
+                    continue
+                for m in msgs:  # fire-and-forget publishes into one write buffer: no round trip
+                    await m.ack()
+        finally:
+            fetcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetcher
 
-        sub = await self._js.pull_subscribe(
-            f"{self.prefix}.{topic}.>", durable=subject_token(name),
-            stream=self.stream_name(topic), config=ConsumerConfig(ack_wait=self.ack_wait))
+    async def _pull_consumer(self, topic: str, durable: str) -> Pull:
+        """The durable pull consumer (created on first use) and a Pull reading it."""
+        from nats.js.api import ConsumerConfig
+        from nats.js.errors import NotFoundError
+
+        stream = self.stream_name(topic)
+        try:
+            await self._js.consumer_info(stream, durable)
+        except NotFoundError:
+            try:
+                await self._js.add_consumer(stream, ConsumerConfig(
+                    durable_name=durable, ack_wait=self.ack_wait,
+                    max_ack_pending=self.max_ack_pending))
+            except Exception:  # a replica created it first (maybe with other settings)
+                await self._js.consumer_info(stream, durable)
+        pull = Pull(self._nc, f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}")
+        await pull.open()
+        return pull
+
+    async def _fetch(self, pull: Pull, name: str, out: asyncio.Queue[list[Any]]) -> None:
+        """Pull batches ahead of the handler, so fetch and fold overlap (`prefetch` deep)."""
         while not self._closing:
             try:
-                msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
-            except Exception as exc:  # timeout with nothing to fetch, or a reconnect
-                if not _is_timeout(exc):
-                    log.warning("jetstream.fetch_failed", consumer=name, error=str(exc))
-                    await asyncio.sleep(0.2)
-                continue
-            try:
-                result = handler([decode(topic, m.data) for m in msgs])
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                # Not acked: JetStream redelivers after the ack wait.
-                log.exception("jetstream.handler_failed", consumer=name)
+                msgs = await pull.fetch(self.batch, self.fetch_timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a reconnect: the next request goes out once it is back
+                log.warning("jetstream.fetch_failed", consumer=name, error=str(exc))
                 await asyncio.sleep(0.2)
                 continue
-            await asyncio.gather(*(m.ack() for m in msgs))
+            if msgs:
+                await out.put(msgs)
 
     async def close(self) -> None:
         self._closing = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except (asyncio.CancelledError, Exception):
-                pass
         self._tasks.clear()
         if self._nc is not None:
             await self._nc.drain()
@@ -174,12 +214,55 @@ class JetStreamBus:
         """Remove this bus's streams (tests and `firebreak bus reset`)."""
         await self.connect()
         for topic in (EVENTS, SIGNALS, "incidents"):
-            try:
+            with contextlib.suppress(Exception):
                 await self._js.delete_stream(self.stream_name(topic))
-            except Exception:
-                pass
         self._streams.clear()
 
 
-def _is_timeout(exc: Exception) -> bool:
-    return isinstance(exc, asyncio.TimeoutError) or type(exc).__name__ == "TimeoutError"
+class Pull:
+    """Pull requests to one durable consumer, answered on one inbox.
+
+    JetStream's own pull protocol: a request `{"batch": n, ...}` to the consumer's
+    MSG.NEXT subject; messages arrive on the reply inbox, and a status message (404 no
+    messages, 408 request expired, 409 ...) ends a request early. nats-py's `fetch` waits
+    for each message with its own task and timer (about 90 µs of CPU per message here);
+    one callback appending to a buffer costs a fifth of that.
+    """
+
+    def __init__(self, nc: Any, api_subject: str) -> None:
+        self.nc = nc
+        self.api_subject = api_subject
+        self.inbox = nc.new_inbox()
+        self.buffer: list[Any] = []  # delivered, not yet handed out (still unacked)
+        self.want = 1
+        self.answered = asyncio.Event()
+
+    async def open(self) -> None:
+        await self.nc.subscribe(self.inbox, cb=self._on_message)
+
+    async def _on_message(self, msg: Any) -> None:
+        status = msg.headers.get("Status") if msg.headers else None
+        if status is None:
+            self.buffer.append(msg)
+            if len(self.buffer) >= self.want:
+                self.answered.set()
+        elif status != "100":  # 100 is a heartbeat; anything else ends the request
+            self.answered.set()
+
+    async def _request(self, batch: int, want: int, wait: float, **extra: Any) -> None:
+        self.answered.clear()
+        self.want = want
+        await self.nc.publish(self.api_subject, orjson.dumps({"batch": batch, **extra}),
+                              reply=self.inbox)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.answered.wait(), wait)
+
+    async def fetch(self, batch: int, timeout: float) -> list[Any]:
+        """Up to `batch` messages: those already waiting at once, else the first ones to
+        arrive within `timeout` (an empty list when none did)."""
+        if not self.buffer:  # what is there now, answered at once (404 when nothing)
+            await self._request(batch, batch, timeout + 1, no_wait=True)
+        if not self.buffer:  # wait for the next messages; late ones land in the buffer
+            await self._request(batch, 1, timeout + 1, expires=int(timeout * 1e9))
+        msgs, self.buffer = self.buffer[:batch], self.buffer[batch:]
+        return msgs

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import IN_CI, fresh_pg_url
 
-from .scaletools import NATS_SERVER, OwnNats, Role, need_service
+from .scaletools import NATS_SERVER, Launcher, OwnNats, Role, need_service
 
 
 @pytest.fixture
@@ -54,13 +54,22 @@ def own_nats(tmp_path: Path) -> Iterator[OwnNats]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def launcher() -> Iterator[Launcher]:
+    """One warm interpreter that forks every role of the session (tests/scale/launcher.py)."""
+    server = Launcher()
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def roles(tmp_path: Path) -> Iterator[Any]:
-    """spawn(config, role) -> Role; every spawned process is stopped at the end."""
+def roles(tmp_path: Path, launcher: Launcher) -> Iterator[Any]:
+    """spawn(config, role) -> Role, a separate process forked by the launcher; every
+    spawned process is stopped at the end."""
     started: list[Role] = []
 
-    def spawn(config: Path, role: str) -> Role:
-        r = Role(config, role, tmp_path / f"{role}-{len(started)}.log")
+    def spawn(config: Path, role: str, **env: str) -> Role:
+        r = Role(config, role, tmp_path / f"{role}-{len(started)}.log", launcher, env)
         started.append(r)
         return r
 

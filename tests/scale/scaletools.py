@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -71,19 +73,80 @@ def write_config(path: Path, **values: Any) -> Path:
     return path
 
 
-class Role:
-    """`firebreak serve --role <role>` (or `firebreak gateway`) as a subprocess."""
+class Launcher:
+    """tests/scale/launcher.py: forks `firebreak` commands from one warm interpreter."""
 
-    def __init__(self, config: Path, role: str, log: Path) -> None:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("launcher.py"))],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def spawn(self, argv: list[str], env: dict[str, str], log: Path, cwd: Path) -> Forked:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        line = json.dumps({"argv": argv, "env": env, "log": str(log), "cwd": str(cwd)})
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            raise RuntimeError("the launcher died")
+        return Forked(int(answer))
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+class Forked:
+    """The Popen calls the tests use, for a child of the launcher (reaped by the kernel)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -1
+        with contextlib.suppress(OSError):  # a zombie not yet reaped is gone too
+            if Path(f"/proc/{self.pid}/stat").read_text().split(") ", 1)[1].startswith("Z"):
+                return -1
+        return None
+
+    def send_signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+            time.sleep(0.05)
+        return -1
+
+
+class Role:
+    """`firebreak serve --role <role>` (or `firebreak gateway`) as a separate process:
+    forked by a Launcher when one is given, else a fresh `firebreak` subprocess."""
+
+    def __init__(self, config: Path, role: str, log: Path, launcher: Launcher | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = ([FIREBREAK, "gateway", "--port", str(self.port)] if role == "gateway" else
-                [FIREBREAK, "serve", "--role", role, "--port", str(self.port)])
+        args = (["gateway", "--port", str(self.port)] if role == "gateway" else
+                ["serve", "--role", role, "--port", str(self.port)])
         env = {**os.environ, "FIREBREAK_CONFIG": str(config), "FIREBREAK_LOG_FORMAT": "json",
-               "FIREBREAK_PLAYBOOKS__ENGINE_ID": f"{role}-{self.port}"}
+               "FIREBREAK_PLAYBOOKS__ENGINE_ID": f"{role}-{self.port}", **(env or {})}
         self.log = log
-        self.proc = subprocess.Popen(argv, env=env, stdout=log.open("wb"),
-                                     stderr=subprocess.STDOUT, cwd=config.parent)
+        self.proc: Any
+        if launcher is not None:
+            self.proc = launcher.spawn(args, env, log, config.parent)
+        else:
+            self.proc = subprocess.Popen([FIREBREAK, *args], env=env, stdout=log.open("wb"),
+                                         stderr=subprocess.STDOUT, cwd=config.parent)
 
     def ready(self, timeout: float = 150) -> Role:
         deadline = time.monotonic() + timeout
@@ -109,6 +172,13 @@ class Role:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def all_ready(procs: list[Role], timeout: float = 150) -> None:
+    """Wait for every role's /healthz (they start in parallel)."""
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        p.ready(max(1.0, deadline - time.monotonic()))
 
 
 def replay_stream(deployment: str, base: datetime, windows: int, per_window: int,

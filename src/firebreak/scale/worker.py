@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import text
+from sqlalchemy import select, text, tuple_
 
 from firebreak import bus as topics
 from firebreak import metrics
@@ -34,6 +34,7 @@ from firebreak.monitor.stage import MonitorStage
 from firebreak.monitor.window import Window, window_bounds
 from firebreak.scale.bus import consumer_caught_up_to
 from firebreak.store import scale as store
+from firebreak.store.monitor import ProfileRow
 
 log = structlog.get_logger(__name__)
 CONSUMER = "monitor"
@@ -80,11 +81,7 @@ class ScaledMonitorStage:
             for e in events:
                 if e.event_id in new:
                     groups[(e.deployment, *window_bounds(e.ts, size))].append(e)
-            by_dep: dict[str, set[datetime]] = defaultdict(set)
-            for dep, start, _ in groups:
-                by_dep[dep].add(start)
-            closed = {(d, c) for d, starts in by_dep.items()
-                      for c in store.closed_starts(s, d, starts)}
+            closed = closed_windows(s, {(dep, start) for dep, start, _ in groups})
             for (dep, start, end), group in groups.items():
                 if (dep, start) in closed:
                     metrics.monitor_events.labels(result="late").inc(len(group))
@@ -183,6 +180,21 @@ class ScaledMonitorStage:
                 self._lock_conn.invalidate()  # drop the connection: the server frees the lock
             self._lock_conn = None
         self.leader = False
+
+
+def closed_windows(session: Any, windows: set[tuple[str, datetime]]
+                   ) -> set[tuple[str, datetime]]:
+    """Which (deployment, window start) pairs already have a closed profile: one query
+    for a whole batch, whatever the number of deployments in it."""
+    if not windows:
+        return set()
+    rows = session.execute(select(ProfileRow.deployment, ProfileRow.window_start).where(
+        tuple_(ProfileRow.deployment, ProfileRow.window_start).in_(sorted(windows))))
+    return {(d, _utc(ts)) for d, ts in rows}
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 def create(runtime: Any) -> ScaledMonitorStage:
