@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,15 @@ DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench/ingest.py:begin -->", "<!-- bench/ingest.py:end -->"
 
 
+START = datetime.now(UTC)
+
+
 def event(i: int, run: str) -> dict[str, Any]:
-    """A realistic llm.call: two messages, a response, tokens, latency, ids."""
+    """A realistic llm.call: two messages, a response, tokens, latency, ids, and a `ts`
+    like the Python client sets."""
     return {
         "kind": "llm.call", "event_id": f"{run}-{i}", "deployment": f"support-bot-{i % 4}",
+        "ts": (START + timedelta(milliseconds=i)).isoformat(),
         "model": "gpt-4o-mini", "model_version": "2024-07-18",
         "messages": [{"role": "system", "content": "You are a helpful support assistant."},
                      {"role": "user", "content": f"Where is order {i}? It was due last week."}],

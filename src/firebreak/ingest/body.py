@@ -67,13 +67,36 @@ def is_ndjson(content_type: str | None) -> bool:
     return media in NDJSON_TYPES
 
 
+def too_many(count: int, limit: int) -> BodyRejected:
+    return BodyRejected(413, "body", f"{count} events is more than the limit of {limit} "
+                        "per request")
+
+
 def parse_items(body: bytes, *, ndjson: bool, max_items: int) -> list[Any]:
     """Raw items from a JSON array (or one object) or from NDJSON lines."""
     items = _ndjson(body) if ndjson else _json(body)
     if len(items) > max_items:
-        raise BodyRejected(413, "body", f"{len(items)} events is more than the limit of "
-                           f"{max_items} per request")
+        raise too_many(len(items), max_items)
     return items
+
+
+def may_hold_long_string(body: bytes, limit: int) -> bool:
+    """False only when no JSON string in `body` can be longer than `limit` characters.
+
+    Such a string spans more than `limit` bytes without a closing quote (a character takes
+    at least one byte). So it is enough to find an unescaped quote in every window of
+    `limit + 1` bytes: a couple of `rfind`s per body. A quote after a backslash counts as
+    inside a string, which can only make the answer more cautious.
+    """
+    pos, end = 0, len(body)
+    while end - pos > limit:
+        q = body.rfind(b'"', pos, pos + limit + 1)
+        while q > pos and body[q - 1] == 0x5C:  # 0x5C is the backslash of \"
+            q = body.rfind(b'"', pos, q)
+        if q < 0:
+            return True
+        pos = q + 1
+    return False
 
 
 def _json(body: bytes) -> list[Any]:

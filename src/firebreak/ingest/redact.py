@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from firebreak.config import RedactionSettings
 from firebreak.events import Event, LLMCall
@@ -35,6 +35,8 @@ _API_KEY_RE = re.compile(_API_KEY)
 _NUMBER_RE = re.compile(f"(?P<card>{_CARD})|(?P<phone>{_PHONE})")
 # Cheap scans that let most texts skip the costlier patterns (measured in bench/ingest.py).
 _KEY_HINT = re.compile(r"[sprk]k-|AKIA|gh[pousr]_|github_pat_|xox|AIza|fbk_|hf_")
+# Every key shape above contains one of these; substring tests are much cheaper than a regex.
+_KEY_PARTS = ("k-", "_", "AKIA", "xox", "AIza")
 _SEVEN_DIGITS = re.compile(r"\d(?:[ ().+\-]{0,3}\d){6}")
 MASKS = {"api_key": "[API_KEY]", "email": "[EMAIL]", "card": "[CARD]", "phone": "[PHONE]"}
 
@@ -55,24 +57,39 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _may_hold_key(text: str) -> bool:
+    return any(part in text for part in _KEY_PARTS) and _KEY_HINT.search(text) is not None
+
+
 @dataclass(frozen=True)
 class Redactor:
     """Applies the redaction settings to events (in place) and to query values."""
 
     settings: RedactionSettings
 
+    @cached_property
+    def _salt(self) -> bytes:
+        return self.settings.salt.get_secret_value().encode()
+
     def hash_id(self, value: str | None) -> str | None:
         """A stable, salted pseudonym for an id; already hashed ids pass through."""
-        if value is None or HASHED.match(value):
+        if value is None or (value.startswith("anon_") and HASHED.match(value)):
             return value
-        return _pseudonym(self.settings.salt.get_secret_value().encode(), value)
+        return _pseudonym(self._salt, value)
+
+    def may_need_mask(self, text: str) -> bool:
+        """False when `mask` would surely leave `text` as it is (a cheap scan)."""
+        s = self.settings
+        return bool(text) and (
+            (s.api_keys and _may_hold_key(text)) or (s.emails and "@" in text)
+            or ((s.cards or s.phones) and _SEVEN_DIGITS.search(text) is not None))
 
     def mask(self, text: str) -> str:
         """`text` with the enabled kinds of PII and secrets replaced by [MASKS]."""
         s = self.settings
         if not text:
             return text
-        if s.api_keys and _KEY_HINT.search(text):
+        if s.api_keys and _may_hold_key(text):
             text = _API_KEY_RE.sub(MASKS["api_key"], text)
         if s.emails and "@" in text:
             text = _EMAIL_RE.sub(MASKS["email"], text)
@@ -104,8 +121,11 @@ class Redactor:
         return event
 
     def _mask_call(self, call: LLMCall) -> None:
-        s = self.settings
-        if not (s.emails or s.phones or s.cards or s.api_keys):
+        texts = [m.content for m in call.messages]
+        texts += [t for t in (call.response, *(tool.output for tool in call.tool_calls)) if t]
+        # One scan over all the texts of the call: most calls hold nothing to mask.
+        # NUL joins them: no hint spans it, so no text hides behind its neighbours.
+        if not self.may_need_mask("\0".join(texts)):
             return
         mask = self.mask
         for message in call.messages:

@@ -9,9 +9,8 @@ bus right after the commit, new ones only, in commit order.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,13 +20,12 @@ from pydantic import TypeAdapter, ValidationError
 from firebreak import bus, metrics
 from firebreak.config import Settings
 from firebreak.events import EVENT_KINDS, Event, event_adapter
-from firebreak.ingest.body import BadItem
+from firebreak.ingest.body import BadItem, may_hold_long_string, parse_items, too_many
+from firebreak.ingest.group import GroupCommit, Publish
 from firebreak.ingest.redact import Redactor
 from firebreak.store import Database
-from firebreak.store.events import insert_events
 
 _batch_adapter: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
-Publish = Callable[[list[Event]], None]
 
 
 @dataclass(frozen=True)
@@ -95,12 +93,48 @@ class Ingestor:
     def __init__(self, settings: Settings) -> None:
         self.max_field_chars = settings.api.max_field_chars
         self.redactor = Redactor(settings.redaction)
-        self._order = threading.Lock()
+        self._commits = GroupCommit()
 
-    def validate(self, items: Sequence[Any], *, body_size: int | None = None
+    def validate_body(self, body: bytes, *, ndjson: bool, max_items: int
+                      ) -> tuple[list[Event], list[Refusal]]:
+        """Events and refusals from a request body (JSON array or NDJSON).
+
+        A clean body is validated by pydantic-core straight from its bytes, in one call; a
+        body with any problem is parsed again and its items are checked one by one, so
+        every refusal names its index. Raises `BodyRejected` for a body that is no batch.
+        """
+        events = self._validate_clean(body, ndjson)
+        if events is None:
+            items = parse_items(body, ndjson=ndjson, max_items=max_items)
+            return self.validate(items, body=body)
+        if len(events) > max_items:
+            raise too_many(len(events), max_items)
+        return events, []
+
+    def _validate_clean(self, body: bytes, ndjson: bool) -> list[Event] | None:
+        """The events of `body` when every item is valid, else None (then: item by item)."""
+        if b"NaN" in body or b"Infinity" in body:
+            return None  # orjson refuses these, pydantic's parser takes them
+        if may_hold_long_string(body, self.max_field_chars):
+            return None
+        try:
+            if ndjson:  # per line: joined lines could parse as other items than the lines
+                return [event_adapter.validate_json(line)
+                        for line in body.splitlines() if line.strip()]
+            if body[:64].lstrip()[:1] != b"[":
+                return None
+            return _batch_adapter.validate_json(body)
+        except ValidationError:
+            return None
+
+    def validate(self, items: Sequence[Any], *, body: bytes | None = None
                  ) -> tuple[list[Event], list[Refusal]]:
-        """Validated events (in order) and refusals for the items that are not events."""
-        refused = self._check_limits(items, body_size)
+        """Validated events (in order) and refusals for the items that are not events.
+
+        `body`, the request the items came from, lets the field-length check be skipped
+        when no string in it can be too long.
+        """
+        refused = self._check_limits(items, body)
         if not refused:
             try:  # the common case: one call into pydantic-core for the whole batch
                 return _batch_adapter.validate_python(items), []
@@ -118,10 +152,10 @@ class Ingestor:
         refused.sort(key=lambda r: r.index)
         return events, refused
 
-    def _check_limits(self, items: Sequence[Any], body_size: int | None) -> list[Refusal]:
+    def _check_limits(self, items: Sequence[Any], body: bytes | None) -> list[Refusal]:
         limit = self.max_field_chars
         refused: list[Refusal] = []
-        skip_lengths = body_size is not None and body_size <= limit  # no string can be longer
+        skip_lengths = body is not None and not may_hold_long_string(body, limit)
         for i, item in enumerate(items):
             if isinstance(item, BadItem):
                 refused.append(Refusal(i, item.field, item.reason))
@@ -133,24 +167,32 @@ class Ingestor:
                     refused.append(Refusal(i, path, f"longer than {limit} characters"))
         return refused
 
-    def ingest(self, db: Database, items: Sequence[Any], *, body_size: int | None = None,
-               source: str = "http", publish: Publish | None = None,
-               republish: bool = False) -> IngestResult:
-        """Validate, redact and store `items`; returns once the new events are committed.
+    def ingest(self, db: Database, items: Sequence[Any], *, source: str = "http",
+               publish: Publish | None = None, republish: bool = False) -> IngestResult:
+        """Validate, redact and store `items`; returns once the new events are committed."""
+        events, refused = self.validate(items)
+        return self.store(db, events, refused, source=source, publish=publish,
+                          republish=republish)
 
-        `publish(new_events)` runs right after the commit, under the same lock, so that
-        subscribers see batches in commit order (hence in order per deployment).
+    def ingest_body(self, db: Database, body: bytes, *, ndjson: bool, max_items: int,
+                    source: str = "http", publish: Publish | None = None,
+                    republish: bool = False) -> IngestResult:
+        """`ingest` for a request body (see `validate_body`); raises `BodyRejected`."""
+        events, refused = self.validate_body(body, ndjson=ndjson, max_items=max_items)
+        return self.store(db, events, refused, source=source, publish=publish,
+                          republish=republish)
+
+    def store(self, db: Database, events: list[Event], refused: list[Refusal], *,
+              source: str, publish: Publish | None, republish: bool) -> IngestResult:
+        """Redact and store validated `events`; returns once the new ones are committed.
+
+        `publish` runs right after the commit, in commit order (see `GroupCommit`).
         """
-        events, refused = self.validate(items, body_size=body_size)
+        redact = self.redactor.redact
         for event in events:
-            self.redactor.redact(event)
-        with self._order:
-            fresh = insert_events(db, events) if events else []
-            # Scaled topology (`republish`): duplicates are published again, so a client's
-            # retry after a failed JetStream publish is not lost (consumers dedupe by id).
-            out = events if republish else fresh
-            if out and publish is not None:
-                publish(out)
+            redact(event)
+        fresh = self._commits.write(db, events, publish=publish, republish=republish
+                                    ) if events else []
         result = IngestResult(len(fresh), len(events) - len(fresh), refused, fresh)
         _count(result, events, source)
         return result
@@ -167,11 +209,30 @@ def _count(result: IngestResult, events: list[Event], source: str) -> None:
 
 
 async def ingest_and_publish(runtime: Any, items: Sequence[Any], *,
-                             body_size: int | None = None, source: str = "http") -> IngestResult:
+                             source: str = "http") -> IngestResult:
     """Ingest off the event loop; the new events are published on `bus.EVENTS` after commit.
 
     `runtime` is a `firebreak.runtime.Runtime` (typed loosely to keep this module below it).
     """
+    ingestor, publish = _ingestor_and_publish(runtime)
+    result: IngestResult = await asyncio.to_thread(
+        ingestor.ingest, runtime.db, items, source=source, publish=publish,
+        republish=runtime.settings.bus.kind == "jetstream")
+    return result
+
+
+async def ingest_body_and_publish(runtime: Any, body: bytes, *, ndjson: bool,
+                                  source: str = "http") -> IngestResult:
+    """`ingest_and_publish` for a request body; raises `BodyRejected` (see `validate_body`)."""
+    ingestor, publish = _ingestor_and_publish(runtime)
+    result: IngestResult = await asyncio.to_thread(
+        ingestor.ingest_body, runtime.db, body, ndjson=ndjson,
+        max_items=runtime.settings.api.max_batch_events, source=source, publish=publish,
+        republish=runtime.settings.bus.kind == "jetstream")
+    return result
+
+
+def _ingestor_and_publish(runtime: Any) -> tuple[Ingestor, Publish]:
     ingestor = runtime.extras.get("ingestor")
     if ingestor is None:
         ingestor = runtime.extras["ingestor"] = Ingestor(runtime.settings)
@@ -181,7 +242,4 @@ async def ingest_and_publish(runtime: Any, items: Sequence[Any], *,
         # Runs in the worker thread; waits while a subscriber's queue is full (back-pressure).
         asyncio.run_coroutine_threadsafe(runtime.bus.publish(bus.EVENTS, events), loop).result()
 
-    result: IngestResult = await asyncio.to_thread(
-        ingestor.ingest, runtime.db, items, body_size=body_size, source=source, publish=publish,
-        republish=runtime.settings.bus.kind == "jetstream")
-    return result
+    return ingestor, publish

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -42,9 +42,10 @@ COLUMNS = ("event_id", "ts", "received_at", "deployment", "kind", "model_version
            "request_id", "user_id", "session_id", "api_key_id", "payload")
 
 
-def _values(event: Event, now: Any) -> tuple[Any, ...]:
-    """One row in COLUMNS order; `now` is the receive time (already converted if need be)."""
-    return (event.event_id, _utc(event.ts), now, event.deployment, event.kind,
+def _values(event: Event, now: Any, ts: Callable[[datetime], Any] = _utc) -> tuple[Any, ...]:
+    """One row in COLUMNS order; `now` is the receive time (already converted if need be)
+    and `ts` converts the event's time for the driver."""
+    return (event.event_id, ts(event.ts), now, event.deployment, event.kind,
             event.model_version, getattr(event, "request_id", None),
             getattr(event, "user_id", None), getattr(event, "session_id", None),
             getattr(event, "api_key_id", None), event.model_dump_json(exclude_none=True))
@@ -65,6 +66,10 @@ def _sqlite_datetime(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
+def _sqlite_ts(ts: datetime) -> str:
+    return _sqlite_datetime(_utc(ts))
+
+
 @lru_cache(maxsize=1)
 def _sqlite_statement() -> tuple[str, Any]:
     """(SQL with COLUMNS as positional parameters, datetime bind processor), compiled once."""
@@ -79,10 +84,7 @@ def _sqlite_insert(session: Any, events: list[Event], now: datetime) -> None:
     """One DBAPI executemany, without SQLAlchemy's per-parameter work (the ingest hot path)."""
     sql, to_db = _sqlite_statement()
     received = to_db(now)
-    rows = []
-    for e in events:
-        row = _values(e, received)
-        rows.append((row[0], to_db(row[1]), *row[2:]))
+    rows = [_values(e, received, _sqlite_ts) for e in events]
     session.connection().exec_driver_sql(sql, rows)
 
 

@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse, Response
 
 from firebreak.api.deps import get_runtime, require
 from firebreak.api.problems import problem
-from firebreak.ingest.body import BodyRejected, decompress, is_ndjson, parse_items, too_large
+from firebreak.ingest.body import BodyRejected, decompress, is_ndjson, too_large
 from firebreak.ingest.redact import Redactor
-from firebreak.ingest.service import ingest_and_publish
+from firebreak.ingest.service import ingest_body_and_publish
 from firebreak.runtime import Runtime
 from firebreak.store.events import EventFilter, query_events
 
@@ -46,11 +46,10 @@ async def post_events(request: Request, runtime: Runtime = Depends(get_runtime))
     limits = runtime.settings.api
     try:
         body = await read_body(request, limits.max_body_bytes)
-        items = parse_items(body, ndjson=is_ndjson(request.headers.get("content-type")),
-                            max_items=limits.max_batch_events)
+        result = await ingest_body_and_publish(
+            runtime, body, ndjson=is_ndjson(request.headers.get("content-type")))
     except BodyRejected as exc:
         return rejected(exc)
-    result = await ingest_and_publish(runtime, items, body_size=len(body))
     return JSONResponse(result.as_dict())
 
 
