@@ -46,6 +46,7 @@ async def _demo(name: str, once: bool) -> bool:
         with live_progress([name]) as progress:
             card = await run([name], progress=progress, world=world)
         console.print(scorecard_table(card))
+        console.print(f"scorecard on the dashboard: [bold]{control}/ui/chaos[/bold]")
         for s in card.scores:
             _explain(world, s)
         if not once:

@@ -72,9 +72,9 @@
 
   /* Horizontal bars, one row per label, the value printed at the bar's end, drawn at its
      natural size (12px text) so that it reads the same in every card:
-     FBChart.bars(el, {rows: [{label, value, color, text}], max, format, title}) */
+     FBChart.bars(el, {rows: [{label, value, color, text}], max, format, title, width}) */
   function bars(el, opts) {
-    const rows = opts.rows, BW = 640, LW = 190, VW = 120, ROW = 22, TOP = 4, AXIS = 16;
+    const rows = opts.rows, BW = opts.width || 640, LW = 190, VW = 120, ROW = 22, TOP = 4, AXIS = 16;
     const fmt = opts.format || (v => String(v));
     const max = opts.max || niceMax(Math.max(0, ...rows.map(r => r.value || 0)));
     const plotH = TOP + rows.length * ROW, height = plotH + AXIS;

@@ -119,14 +119,15 @@
       ["Containment", s => s.detected ? pass(s.containment_right, "right", "wrong") : "–"],
       ["Notified", s => s.notifications],
       ["Report", s => pass(s.report_written, "written", "missing")],
-      ["Incident", s => s.incident_id ? h("a", {href: "/ui/incidents/" + s.incident_id}, s.incident_id) : h("span", {class: "muted"}, s.note || "–")],
+      ["Incident", s => s.incident_id ? h("a", {href: "/ui/incidents/" + encodeURIComponent(s.incident_id)}, s.incident_id) : h("span", {class: "muted"}, s.note || "–")],
       ["Result", s => pass(s.passed, "pass", "fail")]], sc),
-    r.false_incidents.length ? h("p", {class: "error"}, "Opened during the clean warm-up: ", r.false_incidents.join(", ")) : null);
+    r.false_incidents.length ? h("p", {class: "error"}, "Opened during the clean warm-up: ",
+      r.false_incidents.map((id, i) => [i ? ", " : "", h("a", {href: "/ui/incidents/" + encodeURIComponent(id)}, id)])) : null);
     put("ch-ttd", sc.length ? chart(sc.map(s => ({label: s.scenario, value: s.time_to_detect_s,
       color: s.passed ? "#16a34a" : "#dc2626",
       text: s.time_to_detect_s === null || s.time_to_detect_s === undefined ? "not detected"
         : `${num(s.time_to_detect_s)} s` + (s.events_to_detect !== null && s.events_to_detect !== undefined ? ` · ${s.events_to_detect} events` : "")})),
-    {format: v => num(v) + " s", title: "time to detect (s)"}) : empty("No scenario in this run."));
+    {format: v => num(v) + " s", title: "time to detect (s)", width: 960}) : empty("No scenario in this run."));
   }
 
   const PAGES = {
