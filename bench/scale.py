@@ -4,7 +4,9 @@ beside the embedded default measured in the same run.
 
 Workers: N llm.call events are published to JetStream first; then k worker processes
 (forked) fold them into partial windows in PostgreSQL with event-id dedupe; the clock
-runs from the first committed batch (start-up excluded) until every event is recorded.
+and the workers' CPU time run from the first committed batch (start-up excluded) until
+every event is recorded. Events per worker CPU-second is the planning figure: on a shared
+machine the wall-clock rate mostly measures what the other processes left us.
 Embedded: the monitor stage folding the same events in process (in-memory windows, no
 per-batch commit).
 Gateway: k gateway processes behind one loopback upstream, a rate limit that admits all
@@ -86,8 +88,17 @@ def _worker(url: str, prefix: str) -> None:
     asyncio.run(run())
 
 
-def scaled_workers(n: int, k: int) -> float:
-    """Events/s with k worker processes over JetStream and PostgreSQL."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (Linux /proc)."""
+    from pathlib import Path
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def scaled_workers(n: int, k: int) -> tuple[float, float]:
+    """(events/s wall, events per worker CPU-second) with k worker processes over
+    JetStream and PostgreSQL, both from the first committed batch to the last."""
     from sqlalchemy import func, select
 
     from firebreak.bus import EVENTS
@@ -109,17 +120,18 @@ def scaled_workers(n: int, k: int) -> float:
     for p in procs:
         p.start()
     db = Database(url)
-    first: tuple[float, int] | None = None  # steady state: from the first commit seen
+    first: tuple[float, int, float] | None = None  # steady state: from the first commit seen
     while True:
         with db.session() as s:
             done = int(s.scalar(select(func.count()).select_from(SeenEventRow)) or 0)
         if done and first is None:
-            first = (time.perf_counter(), done)
+            first = (time.perf_counter(), done, sum(_cpu_seconds(p.pid) for p in procs))
         if done >= n:
             break
         time.sleep(0.02)
     assert first is not None
     elapsed, n = time.perf_counter() - first[0], n - first[1]
+    cpu = sum(_cpu_seconds(p.pid) for p in procs) - first[2]
     for p in procs:
         p.kill()
         p.join()
@@ -132,11 +144,12 @@ def scaled_workers(n: int, k: int) -> float:
 
     asyncio.run(cleanup())
     drop_db(url)
-    return n / elapsed
+    return n / elapsed, n / cpu
 
 
-def embedded_monitor(n: int) -> float:
-    """Events/s folded by the embedded monitor stage (in process, SQLite store)."""
+def embedded_monitor(n: int) -> tuple[float, float]:
+    """(events/s wall, events per CPU-second) folded by the embedded monitor stage (in
+    process, SQLite store)."""
     import tempfile
 
     from firebreak.config import Settings
@@ -148,15 +161,15 @@ def embedded_monitor(n: int) -> float:
                                    plugins={"monitor": MONITOR}))
         stage, batch = MonitorStage(rt), events(n)
 
-        async def fold() -> float:
-            started = time.perf_counter()
+        async def fold() -> tuple[float, float]:
+            started, cpu = time.perf_counter(), time.process_time()
             for i in range(0, n, 256):
                 await stage.handle(batch[i:i + 256])
-            return time.perf_counter() - started
+            return time.perf_counter() - started, time.process_time() - cpu
 
-        elapsed = asyncio.run(fold())
+        elapsed, cpu = asyncio.run(fold())
         rt.db.dispose()
-    return n / elapsed
+    return n / elapsed, n / cpu
 
 
 def _serve(app: Any, port: int) -> None:
@@ -223,8 +236,9 @@ def _load(urls: list[str], seconds: float, out: Any) -> None:
     out.put(done[0] / seconds)
 
 
-def gateways(k: int, seconds: float, shared: bool) -> float:
-    """Requests/s through k gateway replicas (Redis limits when `shared`)."""
+def gateways(k: int, seconds: float, shared: bool) -> tuple[float, float]:
+    """(requests/s, requests per gateway CPU-second) through k gateway replicas (Redis
+    limits when `shared`)."""
     import tempfile
 
     from firebreak.config import GatewaySettings, Settings
@@ -253,13 +267,15 @@ def gateways(k: int, seconds: float, shared: bool) -> float:
         out = FORK.Queue()
         load = FORK.Process(target=_load, args=([f"http://127.0.0.1:{p}" for p in ports],
                                                 seconds, out))
+        cpu = sum(_cpu_seconds(p.pid) for p in procs[1:])
         load.start()
         rate = float(out.get())
+        cpu = sum(_cpu_seconds(p.pid) for p in procs[1:]) - cpu
         load.join()
         for p in procs:
             p.kill()
             p.join()
-    return rate
+    return rate, rate * seconds / cpu
 
 
 def main() -> None:
@@ -269,18 +285,23 @@ def main() -> None:
     n, seconds = (1_000, 1.0) if args.smoke else (20_000, 10.0)
     print(f"# bench/scale.py {'--smoke' if args.smoke else ''} (n={n}, load {seconds:.0f} s)")
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
-    emb = embedded_monitor(n)
-    print(f"monitor, embedded (1 process):      {emb:10.0f} events/s")
+    emb, emb_cpu = embedded_monitor(n)
+    print(f"monitor, embedded (1 process):      {emb:10.0f} events/s  "
+          f"{emb_cpu:8.0f} events per CPU-s")
     for k in (1, 2):
-        rate = scaled_workers(n, k)
+        rate, per_cpu = scaled_workers(n, k)
         print(f"workers, scaled ({k} process{'es' if k > 1 else ''}):"
-              f"{'' if k > 1 else '  '}      {rate:10.0f} events/s  ({rate / emb:.2f} x embedded)")
-    base = gateways(1, seconds, shared=False)
-    print(f"gateway, embedded (1, local limits): {base:9.0f} requests/s")
+              f"{'' if k > 1 else '  '}      {rate:10.0f} events/s  {per_cpu:8.0f} events per "
+              f"worker CPU-s  ({rate / emb:.2f} x embedded wall)")
+    print(f"load average after the workers: {os.getloadavg()[0]:.1f}")
+    base, base_cpu = gateways(1, seconds, shared=False)
+    print(f"gateway, embedded (1, local limits): {base:9.0f} requests/s  "
+          f"{base_cpu:6.0f} requests per gateway CPU-s")
     for k in (1, 2):
-        rate = gateways(k, seconds, shared=True)
+        rate, per_cpu = gateways(k, seconds, shared=True)
         print(f"gateway, scaled ({k}, Redis limits):   {rate:9.0f} requests/s  "
-              f"({rate / base:.2f} x embedded)")
+              f"{per_cpu:6.0f} requests per gateway CPU-s  ({rate / base:.2f} x embedded)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

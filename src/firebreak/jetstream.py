@@ -262,7 +262,8 @@ class Pull:
         arrive within `timeout` (an empty list when none did)."""
         if not self.buffer:  # what is there now, answered at once (404 when nothing)
             await self._request(batch, batch, timeout + 1, no_wait=True)
-        if not self.buffer:  # wait for the next messages; late ones land in the buffer
-            await self._request(batch, 1, timeout + 1, expires=int(timeout * 1e9))
+        if not self.buffer:  # wait for the next message; a request of one leaves nothing
+            # pending on the server once answered, and the next no_wait pull takes the rest
+            await self._request(1, 1, timeout + 1, expires=int(timeout * 1e9))
         msgs, self.buffer = self.buffer[:batch], self.buffer[batch:]
         return msgs
