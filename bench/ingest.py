@@ -3,7 +3,7 @@
 Starts a real `firebreak serve` on a temporary SQLite file, then
   1. HTTP: several concurrent senders POST pre-built batches of 500 llm.call events;
   2. client: `firebreak.client.Client.log_llm_call` in a loop, then flush;
-  3. in-process: the same batches through `Ingestor.ingest` (no HTTP), for the split.
+  3. in-process: the same bodies through `Ingestor.ingest_body` (no HTTP), for the split.
 
     python bench/ingest.py            # full run (~200k events)
     python bench/ingest.py --smoke    # CI: a few seconds
@@ -121,7 +121,7 @@ def client_run(url: str, n_events: int, run: str) -> tuple[int, float, float]:
 
 
 def inprocess_run(payloads: list[bytes], profile: bool) -> tuple[int, float]:
-    """(accepted, seconds) through Ingestor.ingest on a fresh SQLite file, no HTTP."""
+    """(accepted, seconds) through Ingestor.ingest_body on a fresh SQLite file, no HTTP."""
     from firebreak.config import Settings
     from firebreak.ingest.service import Ingestor
     from firebreak.store import open_database
@@ -129,7 +129,6 @@ def inprocess_run(payloads: list[bytes], profile: bool) -> tuple[int, float]:
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(f"sqlite:///{tmp}/inproc.db")
         ingestor = Ingestor(Settings(database_url=db.url))
-        items = [orjson.loads(b) for b in payloads]
         prof = None
         if profile:
             import cProfile
@@ -137,7 +136,8 @@ def inprocess_run(payloads: list[bytes], profile: bool) -> tuple[int, float]:
             prof = cProfile.Profile()
             prof.enable()
         t0 = time.perf_counter()
-        accepted = sum(ingestor.ingest(db, batch).accepted for batch in items)
+        accepted = sum(ingestor.ingest_body(db, body, ndjson=False, max_items=10_000).accepted
+                       for body in payloads)
         elapsed = time.perf_counter() - t0
         if prof is not None:
             import pstats
@@ -146,6 +146,33 @@ def inprocess_run(payloads: list[bytes], profile: bool) -> tuple[int, float]:
             pstats.Stats(prof).sort_stats("tottime").print_stats(18)
         db.dispose()
     return accepted, elapsed
+
+
+def stage_split(payloads: list[bytes]) -> tuple[int, dict[str, float]]:
+    """CPU µs per event of each stage (time.process_time), one batch after another."""
+    from firebreak.config import Settings
+    from firebreak.ingest.group import GroupCommit
+    from firebreak.ingest.service import Ingestor
+    from firebreak.store import open_database
+
+    cpu = {"validate": 0.0, "redact": 0.0, "store": 0.0}
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_database(f"sqlite:///{tmp}/stages.db")
+        ingestor, commits = Ingestor(Settings(database_url=db.url)), GroupCommit()
+        for body in payloads:
+            t0 = time.process_time()
+            events, _ = ingestor.validate_body(body, ndjson=False, max_items=10_000)
+            t1 = time.process_time()
+            for e in events:
+                ingestor.redactor.redact(e)
+            t2 = time.process_time()
+            commits.write(db, events)
+            t3 = time.process_time()
+            for stage, secs in zip(cpu, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+                cpu[stage] += secs
+        db.dispose()
+    n = sum(len(orjson.loads(b)) for b in payloads)
+    return n, {stage: secs / n * 1e6 for stage, secs in cpu.items()}
 
 
 def write_doc(text: str) -> None:
@@ -206,14 +233,17 @@ def main() -> None:
         rows.append((f"{name}, `serve` with every stage", full["accepted"], full["secs"],
                      full["server_us"]))
     rows += [("Python client (log_llm_call, batch 500)", c_acc, c_secs, None),
-             ("in process (Ingestor.ingest, no HTTP)", ip_acc, ip_secs, None)]
+             ("in process (Ingestor.ingest_body, no HTTP)", ip_acc, ip_secs, None)]
     lines = [f"| {label} | {count:,} | {secs:.2f} | {count / secs:,.0f} | "
              + (f"{us:.0f} µs ({1e6 / us:,.0f}/s)" if us else "–") + " |"
              for label, count, secs, us in rows]
     table = "\n".join(["| path | events | seconds | events/s | server CPU per event |",
                        "|---|---:|---:|---:|---:|", *lines])
+    n_split, split = stage_split(payloads[:40])
     notes = (f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. "
-             f"Client caller cost: {c_us:.1f} µs per `log_llm_call`.")
+             f"Client caller cost: {c_us:.1f} µs per `log_llm_call`. In-process CPU per "
+             f"event (`time.process_time`, {n_split:,} events): "
+             + ", ".join(f"{k} {v:.0f} µs" for k, v in split.items()) + ".")
     print(table)
     print(notes)
     if args.write and not args.smoke:
