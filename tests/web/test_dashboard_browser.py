@@ -220,3 +220,6 @@ def test_redteam_and_chaos_pages_show_recorded_results(
     shot(page, shots / "dashboard-chaos.png")
     page.click("#ch-runs tbody tr:nth-child(2)")  # back to the earlier, all-passing run
     page.wait_for_selector("#ch-run .kpi .badge:text-is('PASSED')")
+    assert page.url.endswith("?id=1")
+    page.goto(url + "/ui/chaos?id=999")  # a stale link falls back to the newest run
+    page.wait_for_selector(f"#ch-run [data-run='{posted.json()['id']}']")

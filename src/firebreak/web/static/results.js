@@ -2,7 +2,7 @@
    in detail and every record in a list; a click on a row picks it, without a reload. */
 (function () {
   "use strict";
-  const {h, api, poll, num, when, empty, table} = window.FB;
+  const {h, api, poll, num, when, empty, table, Missing} = window.FB;
 
   const pct = v => v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%";
   const secs = v => v === null || v === undefined ? "–" : num(v) + " s";
@@ -25,7 +25,8 @@
   /* One results page: `list` and `detail` paths, the list's key, and how to draw each. */
   function page(spec) {
     const params = new URLSearchParams(location.search);
-    let chosen = params.get("id") ? Number(params.get("id")) : null;
+    const picked = Number(params.get("id"));
+    let chosen = Number.isInteger(picked) && picked > 0 ? picked : null;
     let shownKey = "", seen = null;
 
     function choose(id) {
@@ -50,7 +51,15 @@
       }
       const key = id + ":" + rows.length;
       if (key === shownKey) return;  // nothing new: keep the detail as drawn
-      spec.show(await api(spec.detail + id));
+      let record;
+      try { record = await api(spec.detail + id); }
+      catch (e) {
+        if (!(e instanceof Missing) || chosen === null) throw e;
+        chosen = null;  // a stale link (?id= of a record that is not here): show the newest
+        history.replaceState(null, "", location.pathname);
+        return draw();
+      }
+      spec.show(record);
       shownKey = key;
     }
     poll(draw, 3000);
