@@ -32,6 +32,7 @@ PG_ADMIN = os.environ.get("FIREBREAK_TEST_PG", "postgresql+psycopg://postgres@12
 NATS = "nats://127.0.0.1:4222"
 REDIS = "redis://127.0.0.1:6379/0"
 MONITOR = {"window_seconds": 60, "grace_seconds": 3600, "tick_seconds": 3600}
+PUBLISH_CPU: list[float] = []  # CPU seconds per event published to JetStream, per run
 
 
 def events(n: int) -> list[Any]:
@@ -109,13 +110,18 @@ def scaled_workers(n: int, k: int) -> tuple[float, float]:
     url, prefix = fresh_db(), f"bench{uuid.uuid4().hex[:8]}"
     batch = events(n)
 
-    async def publish() -> None:
+    async def publish() -> float:
+        """The API's side: CPU seconds to publish every event and have it acknowledged."""
         bus = JetStreamBus(url=NATS, prefix=prefix)
-        for i in range(0, n, 1000):
-            await bus.publish(EVENTS, batch[i:i + 1000])
+        await bus.publish(EVENTS, batch[:1])  # connect and create the stream first
+        cpu = time.process_time()
+        for i in range(1, n, 100):  # batches of 100, as POST /v1/events would
+            await bus.publish(EVENTS, batch[i:i + 100])
+        cpu = time.process_time() - cpu
         await bus.close()
+        return cpu
 
-    asyncio.run(publish())
+    PUBLISH_CPU.append(asyncio.run(publish()) / (n - 1))
     procs = [FORK.Process(target=_worker, args=(url, prefix), daemon=True) for _ in range(k)]
     for p in procs:
         p.start()
@@ -293,6 +299,8 @@ def main() -> None:
         print(f"workers, scaled ({k} process{'es' if k > 1 else ''}):"
               f"{'' if k > 1 else '  '}      {rate:10.0f} events/s  {per_cpu:8.0f} events per "
               f"worker CPU-s  ({rate / emb:.2f} x embedded wall)")
+    print(f"JetStream publish (API side, batches of 100): "
+          f"{1e6 * sum(PUBLISH_CPU) / len(PUBLISH_CPU):.0f} µs CPU per event")
     print(f"load average after the workers: {os.getloadavg()[0]:.1f}")
     base, base_cpu = gateways(1, seconds, shared=False)
     print(f"gateway, embedded (1, local limits): {base:9.0f} requests/s  "

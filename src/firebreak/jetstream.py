@@ -73,6 +73,7 @@ class JetStreamBus:
     max_batch: int = 2000  # messages handed to the handler at once (one commit in a worker)
     max_ack_pending: int = 20_000  # per consumer, across replicas (server default: 1,000)
     fetch_timeout: float = 0.5
+    publish_timeout: float = 5.0  # seconds for JetStream to acknowledge a batch
     ack_wait: float = 30.0  # seconds before an unacked message is redelivered
     _nc: Any = None
     _js: Any = None
@@ -118,11 +119,13 @@ class JetStreamBus:
         await self.connect()
         await self._ensure_stream(topic)
         acks = []
-        for item in items:
+        for item in items:  # every message goes out at once; one inbox collects the acks
             data, msg_id, deployment = encode(item)
             headers = {"Nats-Msg-Id": msg_id} if msg_id else None
-            acks.append(self._js.publish(self.subject(topic, deployment), data, headers=headers))
-        await asyncio.gather(*acks)  # raises unless every message was stored
+            acks.append(await self._js.publish_async(self.subject(topic, deployment), data,
+                                                     headers=headers))
+        # Raises unless every message was stored (an unanswered one times out).
+        await asyncio.wait_for(asyncio.gather(*acks), self.publish_timeout)
 
     def subscribe(self, topic: str, handler: Handler, *, name: str) -> None:
         self._subs.append((topic, handler, name))
