@@ -56,6 +56,9 @@ def live_progress(names: list[str], quiet: bool = False) -> Iterator[ProgressFn]
         def progress(stage: str, info: dict[str, Any]) -> None:
             if stage == "warmup":
                 bar.update(task, description=f"clean warm-up ({info['seconds']:g}s)")
+            elif stage == "soak":
+                bar.update(task, description=f"clean phase: {info['answered']:,} of "
+                                             f"{info['requests']:,} requests answered")
             elif stage == "injected":
                 bar.update(task, description=f"{info['scenario']}: fault injected")
             elif stage == "detected":

@@ -57,6 +57,9 @@ class Retriever:
         self._chunks = self._base + self._inserted
         self._vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True)
         self._matrix = self._vectorizer.fit_transform(f"{c.title} {c.text}" for c in self._chunks)
+        # Scores per query against this index: traffic repeats its questions, and the
+        # responder looks one question up several times; a refit starts a new cache.
+        self._scores: dict[str, Any] = {}
 
     def insert(self, chunks: list[Chunk]) -> None:
         """Add documents (e.g. a red-team attack document or a poisoned source)."""
@@ -79,7 +82,12 @@ class Retriever:
     def search(self, query: str, k: int = 3) -> list[Chunk]:
         """The k best chunks for the query with a positive score, best first."""
         with self._lock:
-            scores = linear_kernel(self._vectorizer.transform([query]), self._matrix)[0]
+            scores = self._scores.get(query)
+            if scores is None:
+                scores = linear_kernel(self._vectorizer.transform([query]), self._matrix)[0]
+                if len(self._scores) >= 4096:
+                    self._scores.clear()
+                self._scores[query] = scores
             chunks = self._chunks
         order = scores.argsort()[::-1][:k]
         return [Chunk(chunks[i].doc_id, chunks[i].text, chunks[i].source, chunks[i].title,

@@ -57,14 +57,19 @@ def _mix(share: float, maker: Callable[[random.Random], Request]) -> Step:
     return inject
 
 
+# Heals touch only their own stream: flight scenarios run beside the assistant's.
 async def _clean(world: World, traffic: Traffic) -> None:
-    traffic.clean()
+    traffic.clean_chat()
+
+
+async def _clean_rows(world: World, traffic: Traffic) -> None:
+    traffic.clean_rows()
 
 
 async def _responder_ok(world: World, traffic: Traffic) -> None:
     await _faults(world, leak_canary=False, hallucinate=False, refuse=False, latency_ms=0,
                   error_rate=0.0, rogue_tool=None)
-    traffic.clean()
+    traffic.clean_chat()
 
 
 def _responder(**faults: Any) -> Step:
@@ -99,7 +104,7 @@ async def _poison_rag(world: World, traffic: Traffic) -> None:
 
 async def _unpoison_rag(world: World, traffic: Traffic) -> None:
     traffic.retriever.clear_inserted()
-    traffic.clean()
+    traffic.clean_chat()
 
 
 async def _pii_doc(world: World, traffic: Traffic) -> None:
@@ -158,7 +163,8 @@ WAVE = [f"sk-wave-{i:02d}" for i in range(12)]
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
     Scenario("feature-drift", "Inputs drift: delays and distances jump", FLIGHTS, "data_drift",
-             ("forensics.snapshot",), "flight features look like the reference", _drift, _clean),
+             ("forensics.snapshot",), "flight features look like the reference", _drift,
+             _clean_rows),
     Scenario("concept-drift", "Silent accuracy loss (labels arrive late)", FLIGHTS,
              "performance_degradation", ("forensics.snapshot",),
              "accuracy against delayed labels holds", _concept, _concept_heal),

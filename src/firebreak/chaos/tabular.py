@@ -60,6 +60,16 @@ class FlightModel:
     version: str = "v1"
     concept_flip: float = 0.0  # share of labels the world flips (concept drift)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _records: list[dict[str, Any]] | None = None
+    _linear: _Linear | None = None
+
+    def records(self) -> list[dict[str, Any]]:
+        """The traffic rows as plain dicts (Python scalars), built once: a pandas row
+        lookup per request costs more than the rest of the traffic generator."""
+        if self._records is None:
+            self._records = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+                             for r in self.traffic_rows.to_dict("records")]
+        return self._records
 
     @classmethod
     def build(cls, rows: int = 60_000) -> FlightModel:
@@ -68,14 +78,53 @@ class FlightModel:
         return cls(model=train(data.iloc[:split]), traffic_rows=data.iloc[split:].reset_index(drop=True))
 
     def predict(self, features: dict[str, Any]) -> tuple[int, float]:
-        frame = pd.DataFrame([{k: features.get(k) for k in FEATURES}])
-        with self._lock:  # sklearn estimators are not guaranteed thread-safe for predict
-            proba = float(self.model.predict_proba(frame)[0, 1])
+        """(late?, probability); ValueError naming the field when a feature is unusable."""
+        if self._linear is None:
+            with self._lock:
+                self._linear = _Linear.of(self.model)
+        proba = self._linear.score(features)
         return int(proba >= 0.5), proba
 
     def truth(self, late: int, rng: np.random.Generator) -> int:
         """The label the world reports later (flipped under concept drift)."""
         return 1 - late if rng.random() < self.concept_flip else late
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """The fitted pipeline (scaler, one-hot, logistic regression) as plain arithmetic: the
+    same probabilities as `predict_proba`, without building a DataFrame per request, so
+    that one in-process server keeps up with the full profile's prediction rate."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    numeric: np.ndarray                     # coefficients of the scaled numeric features
+    categorical: list[dict[str, float]]     # per categorical feature: value -> coefficient
+    intercept: float
+
+    @classmethod
+    def of(cls, model: Pipeline) -> _Linear:
+        pre, clf = model.named_steps["pre"], model.named_steps["clf"]
+        scaler, onehot = pre.named_transformers_["num"], pre.named_transformers_["cat"]
+        coef, at = clf.coef_[0], len(NUMERIC)
+        categorical = []
+        for values in onehot.categories_:
+            categorical.append({str(v): float(coef[at + i]) for i, v in enumerate(values)})
+            at += len(values)
+        return cls(scaler.mean_, scaler.scale_, coef[:len(NUMERIC)], categorical,
+                   float(clf.intercept_[0]))
+
+    def score(self, features: dict[str, Any]) -> float:
+        x = np.empty(len(NUMERIC))
+        for i, name in enumerate(NUMERIC):
+            value = features.get(name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"features.{name}: must be a number")
+            x[i] = value
+        z = self.intercept + float(((x - self.mean) / self.scale) @ self.numeric)
+        for name, weights in zip(CATEGORICAL, self.categorical, strict=True):
+            z += weights.get(str(features.get(name)), 0.0)  # unknown values: ignored
+        return float(1.0 / (1.0 + np.exp(-z)))
 
 
 def create_app(model: FlightModel, client: Any) -> Starlette:
@@ -86,7 +135,10 @@ def create_app(model: FlightModel, client: Any) -> Starlette:
         features = body.get("features")
         if not isinstance(features, dict):
             return JSONResponse({"error": "features: must be an object"}, status_code=422)
-        output, score = model.predict(features)
+        try:
+            output, score = model.predict(features)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
         prediction_id = body.get("prediction_id") or uuid.uuid4().hex
         client.log_prediction(DEPLOYMENT, prediction_id=prediction_id, features=features,
                               output=output, score=score,

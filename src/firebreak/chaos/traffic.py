@@ -87,17 +87,38 @@ class Traffic:
         self.clean()
 
     def clean(self) -> None:
-        """Back to clean traffic."""
+        """Back to clean traffic (both streams)."""
+        self.clean_chat()
+        self.clean_rows()
+
+    def clean_chat(self) -> None:
+        """Back to benign chat traffic (the flight rows are left as they are)."""
         self.llm_makers = [(1.0, benign_maker(self.users))]
+
+    def clean_rows(self) -> None:
+        """Back to unaltered flight rows (the chat mix is left as it is)."""
         self.row_transform = None
+
+    def answered(self) -> dict[str, int]:
+        """Requests answered so far, per stream (any HTTP status; transport errors excluded)."""
+        out = {"chat": 0, "predict": 0}
+        for key, n in self.stats.items():
+            stream, _, status = key.partition(":")
+            if stream in out and status.isdigit():
+                out[stream] += n
+        return out
 
     async def run(self, seconds: float | None = None) -> None:
         """Send traffic until `stop()` (or for `seconds`)."""
         self._stop = asyncio.Event()
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-            loops = [self._paced(self.world.profile.llm_rate, lambda: self._chat(http)),
-                     self._paced(self.world.profile.prediction_rate, lambda: self._predict(http))]
+        # One client per stream, few idle connections: httpx's pool checks every pooled
+        # connection on each request, which at 100 requests/s costs more than the rest.
+        limits = httpx.Limits(max_connections=120, max_keepalive_connections=8)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as chat, \
+                httpx.AsyncClient(timeout=30, limits=limits) as predict:
+            loops = [self._paced(self.world.profile.llm_rate, lambda: self._chat(chat)),
+                     self._paced(self.world.profile.prediction_rate,
+                                 lambda: self._predict(predict))]
             tasks = [asyncio.create_task(loop) for loop in loops]
             try:
                 if seconds is None:
@@ -166,11 +187,12 @@ class Traffic:
 
     async def _predict(self, http: httpx.AsyncClient) -> None:
         model = self.world.handles["model"]
-        row = model.traffic_rows.iloc[self.rng.randrange(len(model.traffic_rows))].to_dict()
+        records = model.records()
+        row = dict(records[self.rng.randrange(len(records))])
         late = int(row.pop("late"))
         if self.row_transform is not None:
             row = self.row_transform(row)
-        features = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        features = row
         try:
             resp = await http.post(self.world.url("flights") + "/predict",
                                    json={"features": features})

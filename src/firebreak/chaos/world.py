@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 import httpx
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -49,15 +49,18 @@ class Profile:
     label_delay: float = 3.0        # seconds before a prediction's label arrives
     warmup_seconds: float = 24.0
     detect_timeout: float = 40.0
-    settle_seconds: float = 7.0     # > one window + grace: late signals land before cleanup
+    tail_seconds: float = 1.5       # a healed fault's answers still in flight (slow version)
+    settle_seconds: float = 1.0     # after the fault's last window is judged: its signals land
     min_rows: int = 40              # rows a drift/performance window needs to be judged
+    clean_requests: int = 0         # the clean phase lasts until this many were answered
 
 
 PROFILES = {
     "fast": Profile(),
     "full": Profile(name="full", window_seconds=5.0, warmup_windows=6, llm_rate=50.0,
                     prediction_rate=50.0, label_delay=5.0, warmup_seconds=60.0,
-                    detect_timeout=60.0, settle_seconds=8.0),
+                    detect_timeout=60.0, tail_seconds=2.0,
+                    clean_requests=100_000),
 }
 
 
@@ -157,26 +160,33 @@ class World:
             raise
 
     def _start(self) -> World:
+        from firebreak.config import Settings
+
+        ports = {n: free_port() for n in ("sink", "responder", "responder-v2", "control",
+                                          "gateway")}
+        url = {n: f"http://127.0.0.1:{port}" for n, port in ports.items()}
+        config = self.config(url["control"], url["responder"], url["sink"] + "/hook")
+        self.handles["settings"] = Settings(**config)
+        # The control plane and gateway take longest to boot: start them first, then build
+        # the in-process servers and train the model while they boot.
+        self._spawn_firebreak(config, url["control"], url["gateway"])
         from firebreak.chaos import responder, tabular
         from firebreak.client import Client
-        from firebreak.config import Settings
-        
-        sink = ServerThread(self.sink.app(), name="sink").start()
+
+        sink = ServerThread(self.sink.app(), ports["sink"], name="sink").start()
         resp_app = responder.create_app(canary=CANARY)
-        resp = ServerThread(resp_app, name="responder").start()
+        resp = ServerThread(resp_app, ports["responder"], name="responder").start()
         self.handles["responder"] = resp_app.state.responder
         # The next model version, deployed by the bad-version scenario: slow and failing.
         bad = responder.Faults(latency_ms=int(self.profile.window_seconds * 300), error_rate=0.4)
-        v2 = ServerThread(responder.create_app(faults=bad, canary=CANARY), name="responder-v2").start()
+        v2 = ServerThread(responder.create_app(faults=bad, canary=CANARY), ports["responder-v2"],
+                          name="responder-v2").start()
         self.servers.update(sink=sink, responder=resp, **{"responder-v2": v2})
-        control_url = f"http://127.0.0.1:{free_port()}"
-        config = self.config(control_url, resp.url, sink.url + "/hook")
-        self.handles["settings"] = Settings(**config)
-        self._spawn_firebreak(config, control_url)
-        model = tabular.FlightModel.build()  # trains while the control plane starts
+        model = tabular.FlightModel.build()
+        model.records()  # the traffic's rows, built before traffic starts
         for name, proc in self.processes.items():
             _wait_healthy(self.urls[name], proc, name)
-        client = Client(control_url, self.token, flush_interval=0.2)
+        client = Client(url["control"], self.token, flush_interval=0.2)
         flights = ServerThread(tabular.create_app(model, client), name="flights").start()
         self.servers["flights"] = flights
         self.handles.update(model=model, client=client)
@@ -185,7 +195,8 @@ class World:
         self.handles["db"] = Database(config["database_url"])
         return self
 
-    def _spawn_firebreak(self, config: dict[str, Any], control_url: str) -> None:
+    def _spawn_firebreak(self, config: dict[str, Any], control_url: str,
+                         gateway_url: str) -> None:
         """Firebreak's control plane and gateway, each in its own process (two cores)."""
         import yaml
 
@@ -193,10 +204,10 @@ class World:
         path.write_text(yaml.safe_dump(config))
         env = {**os.environ, "FIREBREAK_CONFIG": str(path)}
         log = (self.workdir / "firebreak.log").open("ab")
-        gateway_port = free_port()
+        gateway_port = gateway_url.rsplit(":", 1)[1]
         for name, args, url in (
             ("control", ["serve"], control_url),
-            ("gateway", ["gateway", "--port", str(gateway_port)], f"http://127.0.0.1:{gateway_port}"),
+            ("gateway", ["gateway", "--port", gateway_port], gateway_url),
         ):
             proc = subprocess.Popen([sys.executable, "-m", "firebreak", *args], env=env,
                                     cwd=self.workdir, stdout=log, stderr=log)
@@ -204,19 +215,32 @@ class World:
             self.urls[name] = url
 
     def stop(self) -> None:
+        """Take everything down; how long each part took goes to `notes["stop"]`."""
+        t = time.monotonic()
+
+        def took(part: str) -> None:
+            nonlocal t
+            self.notes["stop"].append((part, round(time.monotonic() - t, 2)))
+            t = time.monotonic()
+
         client = self.handles.get("client")
         if client is not None:
-            client.close()
+            client.close(timeout=5)
+            took("client")
         for proc in self.processes.values():
             proc.terminate()
-        for proc in self.processes.values():
+        for name, proc in self.processes.items():
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+            took(name)
         for name in ("flights", "responder-v2", "responder", "sink"):
-            if name in self.servers:
-                self.servers[name].stop()
+            if name in self.servers:  # traffic has stopped: no need to drain connections
+                self.servers[name].server.force_exit = True
+                self.servers[name].stop(timeout=5)
+                took(name)
 
     def url(self, name: str) -> str:
         return self.urls[name] if name in self.urls else self.servers[name].url
