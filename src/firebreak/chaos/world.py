@@ -202,7 +202,10 @@ class World:
 
         path = self.workdir / "firebreak.yaml"
         path.write_text(yaml.safe_dump(config))
-        env = {**os.environ, "FIREBREAK_CONFIG": str(path)}
+        # The world's own config only: a caller's FIREBREAK_* settings (a database URL, say)
+        # must not leak into the world's processes.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIREBREAK_")}
+        env["FIREBREAK_CONFIG"] = str(path)
         log = (self.workdir / "firebreak.log").open("ab")
         gateway_port = gateway_url.rsplit(":", 1)[1]
         for name, args, url in (
