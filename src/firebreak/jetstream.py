@@ -145,7 +145,10 @@ class JetStreamBus:
         await self._ensure_stream(topic)
         pull = await self._pull_consumer(topic, subject_token(name))
         fetched: asyncio.Queue[list[Any]] = asyncio.Queue(maxsize=self.prefetch)
-        fetcher = asyncio.get_running_loop().create_task(self._fetch(pull, name, fetched))
+        held: dict[int, Any] = {}  # pulled and not yet acked (queued or being handled)
+        loop = asyncio.get_running_loop()
+        fetcher = loop.create_task(self._fetch(pull, name, fetched, held))
+        keeper = loop.create_task(self._keep_alive(held))
         try:
             while not self._closing:
                 msgs = await fetched.get()
@@ -158,14 +161,27 @@ class JetStreamBus:
                 except Exception:
                     # Not acked: JetStream redelivers after the ack wait.
                     log.exception("jetstream.handler_failed", consumer=name)
+                    for m in msgs:
+                        held.pop(id(m), None)
                     await asyncio.sleep(0.2)
                     continue
                 for m in msgs:  # fire-and-forget publishes into one write buffer: no round trip
                     await m.ack()
+                    held.pop(id(m), None)
         finally:
-            fetcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await fetcher
+            for task in (fetcher, keeper):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _keep_alive(self, held: dict[int, Any]) -> None:
+        """Tell JetStream that held messages are still being worked on (+WPI), so a slow
+        handler or a deep queue does not get them redelivered to another replica; if this
+        process dies the reminders stop and the ack wait runs out as usual."""
+        while True:
+            await asyncio.sleep(self.ack_wait / 3)
+            for m in list(held.values()):
+                await m.in_progress()
 
     async def _pull_consumer(self, topic: str, durable: str) -> Pull:
         """The durable pull consumer (created on first use) and a Pull reading it."""
@@ -186,7 +202,8 @@ class JetStreamBus:
         await pull.open()
         return pull
 
-    async def _fetch(self, pull: Pull, name: str, out: asyncio.Queue[list[Any]]) -> None:
+    async def _fetch(self, pull: Pull, name: str, out: asyncio.Queue[list[Any]],
+                     held: dict[int, Any]) -> None:
         """Pull batches ahead of the handler, so fetch and fold overlap (`prefetch` deep)."""
         while not self._closing:
             try:
@@ -198,6 +215,7 @@ class JetStreamBus:
                 await asyncio.sleep(0.2)
                 continue
             if msgs:
+                held.update((id(m), m) for m in msgs)
                 await out.put(msgs)
 
     async def close(self) -> None:

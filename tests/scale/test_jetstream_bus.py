@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
 
 import pytest
+from nats.js.errors import NotFoundError
 
 from firebreak.bus import EVENTS
 from firebreak.events import LLMCall
@@ -90,3 +92,44 @@ async def test_unacked_batch_is_redelivered_after_a_crash(bus_prefix: str) -> No
 
 def test_subject_token_is_safe() -> None:
     assert subject_token("support.bot v2*>") == "support_bot_v2__"
+
+
+async def test_a_slow_handler_keeps_its_messages(bus_prefix: str) -> None:
+    """A batch handled for longer than the ack wait is not redelivered to another replica
+    (in-progress reminders), and every message is still acked once handled."""
+    pub = JetStreamBus(prefix=bus_prefix)
+    await pub.publish(EVENTS, _calls(20))
+    slow_got: list[str] = []
+    other_got: list[str] = []
+
+    async def slow(items: list[LLMCall]) -> None:
+        await asyncio.sleep(2.5)  # 2.5 ack waits
+        slow_got.extend(e.event_id for e in items)
+
+    async def other(items: list[LLMCall]) -> None:
+        other_got.extend(e.event_id for e in items)
+
+    first = JetStreamBus(prefix=bus_prefix, ack_wait=1.0)
+    first.subscribe(EVENTS, slow, name="workers")
+    await first.start()
+    for _ in range(100):  # the first replica holds the messages before the second starts
+        await asyncio.sleep(0.05)
+        with contextlib.suppress(NotFoundError):  # the consumer is created on start
+            info = await first._js.consumer_info(first.stream_name(EVENTS), "workers")
+            if info.num_ack_pending == 20:
+                break
+    second = JetStreamBus(prefix=bus_prefix, ack_wait=1.0)
+    second.subscribe(EVENTS, other, name="workers")
+    await second.start()
+    for _ in range(100):
+        if len(slow_got) >= 20:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.5)  # a redelivery would reach the second replica now
+    info = await first._js.consumer_info(first.stream_name(EVENTS), "workers")
+    await second.close()
+    await first.close()
+    await pub.close()
+    assert sorted(slow_got, key=lambda s: int(s[1:])) == [f"e{i}" for i in range(20)]
+    assert other_got == []
+    assert info.num_ack_pending == 0 and info.num_redelivered == 0
