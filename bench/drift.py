@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,8 @@ ANCHORS = {  # tool: pip requirements of its throwaway environment
     "evidently": ["evidently==0.7.23", "pandas<3", "pyarrow"],
     "nannyml": ["nannyml==0.13.1", "statsmodels", "pyarrow"],
 }
+# the anchors phone home unless told not to; this bench makes no outside connections
+NO_TELEMETRY = {"NML_DISABLE_USAGE_LOGGING": "1", "DO_NOT_TRACK": "1"}
 NUMERIC = ["month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time",
            "sched_arr_time", "arr_delay", "air_time", "distance", "hour"]
 CATEGORICAL = ["carrier", "origin", "dest"]
@@ -141,7 +144,8 @@ def ensure_venv(tool: str) -> Path | None:
 def run_worker(python: Path, tool: str, ref: Path, cur: Path) -> dict[str, object] | None:
     try:
         out = subprocess.run([str(python), str(HERE / "drift_worker.py"), tool, str(ref),
-                              str(cur)], capture_output=True, text=True, timeout=1800)
+                              str(cur)], capture_output=True, text=True, timeout=1800,
+                             env={**os.environ, **NO_TELEMETRY})
     except subprocess.TimeoutExpired:
         print(f"[{tool}] timed out on {cur.name}", flush=True)
         return None

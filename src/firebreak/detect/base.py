@@ -39,7 +39,7 @@ columns, and effect-size floors, because the monitor evaluates every window, for
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -64,11 +64,23 @@ class DetectionContext:
     window: Window
     reference: Window | None = None
     history: Sequence[Window] = field(default_factory=tuple)
+    # results shared by the detectors of one window (a baseline merged once, a comparison
+    # two detectors read); detectors must treat what they get from here as read-only
+    shared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """compute() once per context and key."""
+        if key not in self.shared:
+            self.shared[key] = compute()
+        return self.shared[key]
 
     def baseline(self, name: str) -> Any:
         """The reference's aggregate `name`, else the merge of history's, else None."""
         if self.reference is not None and self.reference.get(name) is not None:
             return self.reference.get(name)
+        return self.memo(("baseline", name), lambda: self._merged_history(name))
+
+    def _merged_history(self, name: str) -> Any:
         parts = [w.get(name) for w in self.history if w.get(name) is not None]
         if not parts:
             return None

@@ -13,6 +13,7 @@ for their delayed labels); aggregates may read and write it, never another deplo
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -43,8 +44,7 @@ def trim_oldest(mapping: dict[str, Any], limit: int) -> None:
     """Forget the oldest entries (insertion order) of `mapping` beyond `limit`."""
     excess = len(mapping) - limit
     if excess > 0:
-        for key in list(islice(mapping, excess)):
-            del mapping[key]
+        deque(map(mapping.__delitem__, list(islice(mapping, excess))), maxlen=0)  # C loop
 
 
 @dataclass

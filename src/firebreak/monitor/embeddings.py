@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from firebreak.monitor.base import DeploymentMemory
+from firebreak.monitor.batch import EventBatch
 
 SAMPLE = 256
 
@@ -38,8 +39,11 @@ class EmbeddingAggregate:
         return cls()
 
     def update(self, events: Sequence[Any], memory: DeploymentMemory) -> None:
-        for e in events:
-            vec = getattr(e, "embedding", None) if e.kind in self.kinds else None
+        rows = EventBatch.of(events).of_kinds(self.kinds)
+        vectors = rows.column("embedding")
+        if vectors.count(None) == len(vectors):
+            return
+        for e, vec in zip(rows, vectors, strict=True):
             if not vec:
                 continue
             arr = np.asarray(vec, dtype=np.float64)

@@ -16,9 +16,16 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from firebreak.monitor.base import DeploymentMemory, capped_extend
+from firebreak.monitor.batch import EventBatch
 from firebreak.monitor.profile import ColumnProfile
 
 EVIDENCE = 50
+_LLM = frozenset({"llm.call"})
+
+
+def _counts(values: list[int | None]) -> np.ndarray:
+    """Token counts as int64, None as 0."""
+    return np.nan_to_num(np.array(values, dtype=np.float64)).astype(np.int64)
 
 
 class OpsAggregate:
@@ -44,46 +51,54 @@ class OpsAggregate:
         return cls()
 
     def update(self, events: Sequence[Any], memory: DeploymentMemory) -> None:
-        rows = [e for e in events if e.kind in self.kinds]
+        rows = EventBatch.of(events).of_kinds(self.kinds)
         if not rows:
             return
         self.requests += len(rows)
-        latency = np.array([e.latency_ms if e.latency_ms is not None else np.nan for e in rows])
+        ids = rows.column("event_id")
+        latency = np.array(rows.column("latency_ms"), dtype=np.float64)  # None -> NaN
         self.latency.update(latency)
+        statuses = rows.column("status")
+        if "error" in statuses:
+            failed = [i for i, s in enumerate(statuses) if s == "error"]
+            self.errors += len(failed)
+            room = max(EVIDENCE - len(self.error_ids), 0)
+            self.error_ids += [ids[i] for i in failed[:room]]
+        calls = rows.of_kinds(_LLM)
+        if calls:
+            self._fold_llm(calls)
+        self._fold_slow(latency, ids)
+
+    def _fold_llm(self, calls: EventBatch) -> None:
+        tokens = (_counts(calls.column("input_tokens")) + _counts(calls.column("output_tokens")))
+        self.tokens += int(tokens.sum())
+        self.cost_usd += float(np.nansum(np.array(calls.column("cost_usd"), dtype=np.float64)))
         per_key: Counter[str] = Counter()
-        for e in rows:
-            if e.status == "error":
-                self.errors += 1
-                if len(self.error_ids) < EVIDENCE:
-                    self.error_ids.append(e.event_id)
-            if e.kind == "llm.call":
-                self._fold_llm(e, per_key)
+        for key, n, event_id in zip(calls.column("api_key_id"), tokens.tolist(),
+                                    calls.column("event_id"), strict=True):
+            if key:
+                per_key[key] += n
+                self.key_requests[key] += 1
+                kept = self.key_ids.setdefault(key, [])
+                if len(kept) < 5 and len(self.key_ids) <= 1000:
+                    kept.append(event_id)
         if per_key:
             self.key_tokens.update_counts(per_key.items())
-        self._fold_slow(latency, rows)
 
-    def _fold_llm(self, e: Any, per_key: Counter[str]) -> None:
-        tokens = (e.input_tokens or 0) + (e.output_tokens or 0)
-        self.tokens += tokens
-        self.cost_usd += e.cost_usd or 0.0
-        if e.api_key_id:
-            per_key[e.api_key_id] += tokens
-            self.key_requests[e.api_key_id] += 1
-            ids = self.key_ids.setdefault(e.api_key_id, [])
-            if len(ids) < 5 and len(self.key_ids) <= 1000:
-                ids.append(e.event_id)
-
-    def _fold_slow(self, latency: np.ndarray, rows: Sequence[Any]) -> None:
-        if np.isnan(latency).all():
+    def _fold_slow(self, latency: np.ndarray, ids: Sequence[str]) -> None:
+        """Keep the EVIDENCE slowest (latency, event id) pairs seen in this window."""
+        valid = np.flatnonzero(~np.isnan(latency))
+        if valid.size == 0:
             return
-        top = np.argsort(np.nan_to_num(latency, nan=-1.0))[-EVIDENCE:]
-        for i in top:
-            if not np.isnan(latency[i]):
-                item = (float(latency[i]), rows[int(i)].event_id)
-                if len(self.slow) < EVIDENCE:
-                    heapq.heappush(self.slow, item)
-                elif item > self.slow[0]:
-                    heapq.heapreplace(self.slow, item)
+        if valid.size > EVIDENCE:  # only values that can enter the top list, ties included
+            floor = np.partition(latency[valid], valid.size - EVIDENCE)[valid.size - EVIDENCE]
+            valid = valid[latency[valid] >= floor]
+        for i in valid.tolist():
+            item = (float(latency[i]), ids[i])
+            if len(self.slow) < EVIDENCE:
+                heapq.heappush(self.slow, item)
+            elif item > self.slow[0]:
+                heapq.heapreplace(self.slow, item)
 
     def key_consumption(self) -> dict[str, int]:
         """Tokens per API key in this window."""

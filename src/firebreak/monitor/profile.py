@@ -14,6 +14,7 @@ bytes so that windows can be stored and merged across workers.
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,10 +82,13 @@ class ColumnProfile:
         if arr.dtype.kind in "iuf":
             self._update_numbers(arr.astype(np.float64, copy=False))
             return
-        if arr.dtype.kind == "O" and _numbers_only(arr):
+        kind = pd.api.types.infer_dtype(arr, skipna=True) if arr.dtype.kind == "O" else ""
+        if kind in NUMERIC_KINDS:
             self._update_numbers(np.asarray(arr, dtype=np.float64))
-            return
-        self._update_categories(pd.Series(arr, dtype=object))
+        elif kind == "string":
+            self._update_strings(arr)
+        else:
+            self._update_categories(pd.Series(arr, dtype=object))
 
     def _update_numbers(self, arr: np.ndarray) -> None:
         nan = np.isnan(arr)
@@ -95,6 +99,15 @@ class ColumnProfile:
                 self.kll = _kll()
             # nanobind takes only writeable, contiguous arrays (pandas hands out read-only ones)
             self.kll.update(np.require(arr[~nan] if n_missing else arr, requirements="CW"))
+
+    def _update_strings(self, arr: np.ndarray) -> None:
+        """An object array of text and missing values: counted without a pandas detour."""
+        missing = pd.isna(arr)
+        n_missing = int(missing.sum())
+        self.missing += n_missing
+        present = arr[~missing] if n_missing else arr
+        if present.size:
+            self.update_counts(Counter(present.tolist()).items())
 
     def _update_categories(self, series: pd.Series) -> None:
         present = series.dropna()
@@ -153,10 +166,8 @@ class ColumnProfile:
                    freq=load("freq", ds.frequent_strings_sketch), hll=load("hll", ds.hll_sketch))
 
 
-def _numbers_only(arr: np.ndarray) -> bool:
-    """True for an object array holding only numbers and missing values."""
-    kind = pd.api.types.infer_dtype(arr, skipna=True)
-    return kind in ("integer", "floating", "mixed-integer-float", "decimal", "empty")
+# pandas' infer_dtype answers for object arrays holding only numbers and missing values
+NUMERIC_KINDS = frozenset({"integer", "floating", "mixed-integer-float", "decimal", "empty"})
 
 
 def _b64(raw: bytes) -> str:

@@ -23,6 +23,7 @@ import contextlib
 import time
 from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import structlog
@@ -40,6 +41,7 @@ from firebreak.signals import Signal
 from firebreak.store import monitor as store
 
 log = structlog.get_logger(__name__)
+_TS, _DEPLOYMENT = attrgetter("ts"), attrgetter("deployment")
 
 
 class MonitorSettings(BaseModel):
@@ -111,21 +113,24 @@ class MonitorStage:
     async def handle(self, events: list[Any]) -> None:
         """Fold a batch of stored events; close windows that event time has passed."""
         async with self._lock:
-            by_dep: dict[str, list[Any]] = defaultdict(list)
-            for e in events:
-                by_dep[e.deployment].append(e)
-            for name, batch in by_dep.items():
+            for name, batch in _by_deployment(events).items():
                 state = self.deployments[name]
-                self._fold(name, state, batch)
-                newest = max(_utc(e.ts) for e in batch)
+                newest = self._fold(name, state, batch)
                 await self._close_due(name, state, newest)
 
-    def _fold(self, name: str, state: _Deployment, batch: list[Any]) -> None:
-        size = self.settings.window_seconds
-        slots: dict[int, list[Any]] = defaultdict(list)
-        for e in batch:
-            slots[int(_utc(e.ts).timestamp() // size)].append(e)
-        groups = {window_bounds(_utc(g[0].ts), self.size)[0]: g for g in slots.values()}
+    def _fold(self, name: str, state: _Deployment, batch: list[Any]) -> datetime:
+        """Buffer the batch in its windows (folding full buffers); returns the newest ts."""
+        times = [ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+                 for ts in map(_TS, batch)]
+        newest = max(times)
+        first = window_bounds(min(times), self.size)[0]
+        if first == window_bounds(newest, self.size)[0]:  # usually the batch is in one window
+            groups = {first: batch}
+        else:
+            slots: dict[datetime, list[Any]] = defaultdict(list)
+            for e, ts in zip(batch, times, strict=True):
+                slots[window_bounds(ts, self.size)[0]].append(e)
+            groups = dict(slots)
         for start, group in sorted(groups.items()):
             if state.closed_until is not None and start < state.closed_until:
                 metrics.monitor_events.labels(result="late").inc(len(group))
@@ -140,6 +145,7 @@ class MonitorStage:
                 window.update(buffer, state.memory)
                 buffer.clear()
             metrics.monitor_events.labels(result="folded").inc(len(group))
+        return newest
 
     async def _tick(self) -> None:
         while True:
@@ -250,6 +256,17 @@ class MonitorStage:
 
 def _firing_for(state: _Deployment, detector: str) -> bool:
     return any(s.detector == detector for s in state.firing.values())
+
+
+def _by_deployment(events: list[Any]) -> dict[str, list[Any]]:
+    """The batch split by deployment, in arrival order (one pass when all share one)."""
+    names = list(map(_DEPLOYMENT, events))
+    if names and names.count(names[0]) == len(names):
+        return {names[0]: events}
+    out: dict[str, list[Any]] = defaultdict(list)
+    for e, name in zip(events, names, strict=True):
+        out[name].append(e)
+    return out
 
 
 def _utc(ts: datetime) -> datetime:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from firebreak.monitor.base import DeploymentMemory, capped_extend
+from firebreak.monitor.batch import EventBatch, feature_columns, top_probabilities, typed_column
 from firebreak.monitor.profile import DatasetProfile
 
 EVIDENCE_PER_KEY = 20
@@ -35,38 +36,44 @@ class _ProfileAggregate:
     def zero(cls) -> Self:
         return cls()
 
-    def frame(self, events: Sequence[Any]) -> pd.DataFrame:
+    def columns(self, rows: EventBatch) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
     def update(self, events: Sequence[Any], memory: DeploymentMemory) -> None:
-        rows = [e for e in events if e.kind in self.kinds]
+        rows = EventBatch.of(events).of_kinds(self.kinds)
         if not rows:
             return
-        frame = self.frame(rows)
-        self.profile.update(frame)
-        self._collect_evidence(frame, [e.event_id for e in rows])
+        columns = self.columns(rows)
+        missing_before = {c: p.missing for c, p in self.profile.columns.items()}
+        self.profile.update(columns)
+        gained = [c for c in columns
+                  if self.profile.columns[c].missing > missing_before.get(c, 0)]
+        self._collect_evidence(columns, rows.column("event_id"), gained)
 
-    def _collect_evidence(self, frame: pd.DataFrame, ids: list[str]) -> None:
+    def _collect_evidence(self, columns: dict[str, np.ndarray], ids: list[str],
+                          with_missing: list[str]) -> None:
         self._add("sample", ids[:EVIDENCE_PER_KEY])
-        missing = frame.isna().to_numpy()
-        id_arr = np.asarray(ids, dtype=object)
-        for j in np.flatnonzero(missing.any(axis=0)):
-            key = f"missing:{frame.columns[j]}"
-            if len(self.evidence.get(key, ())) < EVIDENCE_PER_KEY:
-                self._add(key, id_arr[missing[:, j]][:EVIDENCE_PER_KEY].tolist())
+        id_arr: np.ndarray | None = None
+        for col in with_missing:  # the profile counted missing values there
+            values, key = columns[col], f"missing:{col}"
+            if len(self.evidence.get(key, ())) >= EVIDENCE_PER_KEY:
+                continue
+            missing = np.isnan(values) if values.dtype.kind == "f" else pd.isna(values)
+            if missing.any():
+                id_arr = np.asarray(ids, dtype=object) if id_arr is None else id_arr
+                self._add(key, id_arr[missing][:EVIDENCE_PER_KEY].tolist())
         if len(self.evidence) >= MAX_EVIDENCE_KEYS:
             return
-        for col in frame.columns:
-            series = frame[col]
-            if series.dtype.kind in "iufb":
+        for col, values in columns.items():
+            if values.dtype.kind != "O":
                 continue
-            values = series.to_numpy()
             uniques = pd.unique(values)
             fresh = [v for v in uniques if isinstance(v, str) and f"{col}={v}" not in self.evidence]
             if fresh:  # the first event showing each new category
-                first = pd.Series(np.arange(len(values))).groupby(values).first()
-                for value in fresh[: MAX_EVIDENCE_KEYS - len(self.evidence)]:
-                    self.evidence[f"{col}={value}"] = [ids[int(first[value])]]
+                room = MAX_EVIDENCE_KEYS - len(self.evidence)
+                first = _first_positions(values)
+                for value in fresh[:room]:
+                    self.evidence[f"{col}={value}"] = [ids[first[value]]]
 
     def _add(self, key: str, ids: list[str]) -> None:
         capped_extend(self.evidence.setdefault(key, []), ids, EVIDENCE_PER_KEY)
@@ -85,13 +92,19 @@ class _ProfileAggregate:
         return cls(DatasetProfile.from_dict(data["profile"]), dict(data.get("evidence", {})))
 
 
+def _first_positions(values: np.ndarray) -> dict[Any, int]:
+    """{value: index of its first occurrence}."""
+    n = len(values)
+    return dict(zip(values[::-1].tolist(), range(n - 1, -1, -1), strict=True))
+
+
 class FeatureAggregate(_ProfileAggregate):
     """Profiles of a deployment's input features."""
 
     name: ClassVar[str] = "features"
 
-    def frame(self, events: Sequence[Any]) -> pd.DataFrame:
-        return pd.DataFrame.from_records([e.features for e in events])
+    def columns(self, rows: EventBatch) -> dict[str, np.ndarray]:
+        return feature_columns(rows.column("features"))
 
 
 class OutputAggregate(_ProfileAggregate):
@@ -99,10 +112,7 @@ class OutputAggregate(_ProfileAggregate):
 
     name: ClassVar[str] = "outputs"
 
-    def frame(self, events: Sequence[Any]) -> pd.DataFrame:
-        data: dict[str, list[Any]] = {"output": [], "score": [], "confidence": []}
-        for e in events:
-            data["output"].append(e.output)
-            data["score"].append(e.score)
-            data["confidence"].append(max(e.probabilities.values()) if e.probabilities else None)
-        return pd.DataFrame({k: v for k, v in data.items() if any(x is not None for x in v)})
+    def columns(self, rows: EventBatch) -> dict[str, np.ndarray]:
+        data = {"output": rows.column("output"), "score": rows.column("score"),
+                "confidence": top_probabilities(rows)}
+        return {k: typed_column(v) for k, v in data.items() if v.count(None) < len(v)}

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from firebreak.monitor.base import Aggregate, DeploymentMemory
+from firebreak.monitor.batch import EventBatch
 from firebreak.monitor.embeddings import EmbeddingAggregate
 from firebreak.monitor.labels import PerformanceAggregate
 from firebreak.monitor.ops import OpsAggregate
@@ -68,11 +69,12 @@ class Window:
 
     def update(self, events: Sequence[Any], memory: DeploymentMemory) -> None:
         """Fold a batch of this deployment's events into every aggregate that reads them."""
-        kinds = {e.kind for e in events}
-        self.counts.update(e.kind for e in events)
+        batch = EventBatch.of(events)  # columns extracted once, shared by the aggregates
+        kinds = batch.kinds()
+        self.counts.update(kinds)
         for agg in self.aggregates.values():
-            if kinds & agg.kinds:
-                agg.update(events, memory)
+            if not kinds.keys().isdisjoint(agg.kinds):
+                agg.update(batch, memory)
 
     def merge(self, other: Window) -> Window:
         """The window covering both (same deployment); aggregates merged name by name."""

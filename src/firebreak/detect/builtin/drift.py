@@ -36,8 +36,11 @@ class _ProfileDrift(BaseDetector):
         cfg = self.config
         if cur is None or base is None or min(cur.profile.rows, base.profile.rows) < cfg.min_rows:
             return None
-        result = compare_profiles(base.profile, cur.profile, alpha=cfg.alpha,
-                                  min_rows=cfg.min_rows)
+        # FeatureDrift and MissingValues read the same comparison: compute it once
+        result = ctx.memo(
+            ("compare", self.aggregate.name, cfg.alpha, cfg.min_rows),
+            lambda: compare_profiles(base.profile, cur.profile, alpha=cfg.alpha,
+                                     min_rows=cfg.min_rows))
         return cur, base, result
 
     def evidence(self, agg: Any, base: Any, cols: list[ColumnDrift], *, missing: bool
