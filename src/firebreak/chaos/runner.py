@@ -50,6 +50,7 @@ class Score:
     containment_right: bool = False
     actions: list[str] = field(default_factory=list)
     policy: dict[str, Any] = field(default_factory=dict)  # guard policy once contained
+    steady_state_back: bool = False  # after the heal, no alert of the deployment firing
     policy_restored: bool = False  # the guard policy was back as before once resolved
     notifications: int = 0
     report_written: bool = False
@@ -156,6 +157,20 @@ def _policy_state(world: World, deployment: str) -> dict[str, Any]:
     return {k: v for k, v in _policy_summary(world, deployment).items() if k != "version"}
 
 
+def _get_policy(world: World, deployment: str) -> Any:
+    from firebreak.store.policy import get_policy
+
+    return get_policy(world.db, deployment)
+
+
+def _reset_policy(world: World, deployment: str, original: Any) -> None:
+    from firebreak.store.policy import update_policy
+
+    update_policy(world.db, deployment, lambda _: original.model_copy(deep=True),
+                  actor="chaos-runner", reason="reset after a scenario whose containment "
+                                               "was not undone on resolve")
+
+
 def _report_written(world: World, incident_id: str) -> bool:
     reports = world.handles["settings"].data_dir / "reports" / incident_id
     return any(reports.glob("report.*"))
@@ -176,6 +191,17 @@ def _last_window_end(world: World, deployment: str) -> datetime | None:
 def _judged_through(world: World, deployment: str, at: datetime) -> bool:
     end = _last_window_end(world, deployment)
     return end is not None and end > at
+
+
+def _firing(world: World, deployment: str) -> list[str]:
+    """Alerts of the deployment still firing."""
+    from sqlalchemy import select
+
+    from firebreak.store.alerting import AlertRow
+
+    with world.db.session() as s:
+        return list(s.scalars(select(AlertRow.fingerprint).where(
+            AlertRow.deployment == deployment, AlertRow.status == "firing")))
 
 
 def _tail(world: World, deployment: str) -> float:
@@ -216,6 +242,7 @@ async def run_scenario(world: World, traffic: Traffic, sc: Scenario,
     # A clean slate: earlier incidents must not absorb this one's alerts.
     await asyncio.to_thread(_close_all, world, sc.deployment)
     before = _policy_state(world, sc.deployment)
+    original = _get_policy(world, sc.deployment)
     phase("prepare")
     onset = datetime.now(UTC)
     await sc.inject(world, traffic)
@@ -254,6 +281,12 @@ async def run_scenario(world: World, traffic: Traffic, sc: Scenario,
     await _wait(lambda: _judged_through(world, sc.deployment, last),
                 _tail(world, sc.deployment) + 3 * p.window_seconds + 10)
     await asyncio.sleep(p.settle_seconds)
+    # ...and the steady state is back by Firebreak's own judgement: no alert of the
+    # deployment still firing. Effects can outlast the tail (answers and labels of requests
+    # queued in a loaded world); an alert left firing would swallow the next scenario's
+    # signals into this, resolved, incident.
+    score.steady_state_back = bool(await _wait(lambda: not _firing(world, sc.deployment),
+                                               4 * p.window_seconds + 10))
     phase("settle")
     if score.incident_id:
         score.other_incidents = [f"{i.category}:{i.id}" for i in
@@ -261,7 +294,13 @@ async def run_scenario(world: World, traffic: Traffic, sc: Scenario,
                                  if i.id != score.incident_id]
     await asyncio.to_thread(_close_all, world, sc.deployment)
     score.policy_restored = bool(await _wait(
-        lambda: _policy_state(world, sc.deployment) == before, 10.0))
+        lambda: _policy_state(world, sc.deployment) == before, 30.0))
+    if not score.policy_restored:
+        # The scorecard shows the undo failed; the next scenario still starts from the
+        # policy this one started from, so that one failure does not spoil the next.
+        _reset_policy(world, sc.deployment, original)
+        score.note = (score.note + " guard policy not restored on resolve; reset").strip()
+        await asyncio.sleep(1.0)  # the gateway polls the policy every 0.2 s
     phase("cleanup")
     if score.incident_id:  # reports are written on containment and again on resolution;
         # a loaded control plane can take tens of seconds to write one
@@ -306,7 +345,8 @@ async def clean_phase(world: World, traffic: Traffic, clean_requests: int = 0,
             say("soak", {"answered": answered(), "requests": clean_requests})
         await asyncio.sleep(0.5)
     # Let the last clean windows be judged before counting incidents.
-    await _wait(lambda: all(_judged_through(world, d, datetime.now(UTC)) for d in DEPLOYMENTS),
+    until = datetime.now(UTC)
+    await _wait(lambda: all(_judged_through(world, d, until) for d in DEPLOYMENTS),
                 3 * p.window_seconds + 10)
     await asyncio.sleep(p.settle_seconds)
     now = traffic.answered()

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,19 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], name: str, timeout: f
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{name} did not become healthy at {url}")
+
+
+def _die_with_parent() -> Callable[[], Any] | None:
+    """For the child, before exec (Linux): get SIGTERM when the world's process dies, even
+    when it is killed outright (a CI timeout), so no control plane or gateway is orphaned.
+    Resolved here, in the parent: the child only makes one C call (no imports, no locks)."""
+    if sys.platform != "linux":
+        return None
+    import ctypes
+    import signal
+
+    prctl, pr_set_pdeathsig = ctypes.CDLL(None, use_errno=True).prctl, 1
+    return lambda: prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _incident_id(body: Any) -> str | None:
@@ -213,7 +227,8 @@ class World:
             ("gateway", ["gateway", "--port", gateway_port], gateway_url),
         ):
             proc = subprocess.Popen([sys.executable, "-m", "firebreak", *args], env=env,
-                                    cwd=self.workdir, stdout=log, stderr=log)
+                                    cwd=self.workdir, stdout=log, stderr=log,
+                                    preexec_fn=_die_with_parent())
             self.processes[name] = proc
             self.urls[name] = url
 
