@@ -90,6 +90,11 @@ def main() -> None:
                       "cpu_ms_p99": round(cpu[int(len(cpu) * 0.99) - 1], 3)}))
     for row in rows:
         print(json.dumps(row))
+    # Where the misses and false alarms are: flag rate per source at the shipped threshold.
+    sources = sorted({r["source"] for r in test})
+    print(json.dumps({"flag_rate_by_source": {
+        src: round(float((s[[r["source"] == src for r in test]] >= thr).mean()), 3)
+        for src in sources}}))
 
 
 if __name__ == "__main__":

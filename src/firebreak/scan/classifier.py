@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from firebreak.scan.normalise import normalise as unmask
-from firebreak.scan.patterns import feature_tokens
+from firebreak.scan.patterns import feature_tokens, matches
 
 ARTIFACT = Path(__file__).with_name("artifacts") / "injection.npz"
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -31,21 +31,30 @@ _PRIME = np.uint64(1_000_003)
 
 @dataclass(frozen=True)
 class FeatureParams:
-    """How text becomes features; stored in the artifact with the weights."""
+    """How text becomes features; stored in the artifact with the weights. The defaults of
+    the later fields reproduce older artifacts that predate them."""
 
     bits: int = 20
     head_chars: int = 800
     tail_chars: int = 200
     char_n: tuple[int, ...] = (3, 4, 5)
+    word_n: int = 2  # word n-grams up to this length
+    style: bool = False  # stylistic tokens (second person, imperatives, role words, ...)
+    pattern_chars: int = 0  # patterns read this many leading chars; 0 = the cut text
 
 
-def normalise(text: str, p: FeatureParams) -> str:
-    """Undo obfuscation (scan/normalise.py), lower-case, collapse whitespace, keep the head
-    and the tail of long texts."""
-    keep = p.head_chars + p.tail_chars
-    if len(text) > 4 * keep:  # bound the work: only the head and the tail are used
-        text = text[: 2 * p.head_chars] + " " + text[-2 * p.tail_chars:]
-    t = _SPACE.sub(" ", unmask(text).lower()).strip()
+def cut(text: str, p: FeatureParams) -> str:
+    """Bound the work on long texts: only the head and the tail are used."""
+    if len(text) > 1.5 * (p.head_chars + p.tail_chars):  # slack for collapsed whitespace
+        return text[: 3 * p.head_chars // 2] + " " + text[-3 * p.tail_chars // 2:]
+    return text
+
+
+def normalise(text: str, p: FeatureParams, unmasked: bool = False) -> str:
+    """Undo obfuscation (scan/normalise.py) unless `unmasked` says it is done, lower-case,
+    collapse whitespace, keep the head and the tail of long texts."""
+    text = cut(text, p)
+    t = _SPACE.sub(" ", (text if unmasked else unmask(text)).lower()).strip()
     if len(t) > p.head_chars + p.tail_chars:
         t = t[: p.head_chars] + " … " + t[-p.tail_chars:]
     return t
@@ -55,9 +64,65 @@ def _crc(items: list[str]) -> np.ndarray:
     return np.fromiter((zlib.crc32(s.encode()) for s in items), dtype=np.uint64, count=len(items))
 
 
-def features(text: str, p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
-    """(bucket indices, counts) of one text's hashed features."""
-    t = normalise(text, p)
+_YOU = frozenset(["you", "your", "yours", "yourself", "yourselves", "you're", "youre", "u", "ur"])
+# Verbs that open an order to the model; counted at sentence starts only.
+_IMPERATIVE = frozenset([
+    "ignore", "disregard", "forget", "act", "pretend", "imagine", "respond", "reply", "answer",
+    "say", "write", "print", "output", "tell", "reveal", "repeat", "do", "don't", "never", "always",
+    "begin", "start", "stop", "remember", "follow", "obey"
+])
+_IMPERATIVE2 = frozenset(["from now", "you will", "you must", "you are"])
+_FIRST_WORDS = re.compile(r"(?:please )?(\w+(?:'t)?)(?: (\w+))?")
+_SENTENCE_START = re.compile(r"[.!?:;] (?:please )?(\w+(?:'t)?)(?: (\w+))?")
+_ROLE = frozenset([
+    "system", "user", "assistant", "ai", "model", "chatbot", "bot", "gpt", "chatgpt", "llm",
+    "prompt", "prompts", "instruction", "instructions", "rules", "developer", "admin",
+    "administrator", "mode", "persona", "character", "roleplay", "role"
+])
+_DELIM = re.compile(r"[#=*_~|<>\[\]{}`]{2,}|-{3,}|%{2,}")
+_QUOTES = "\"'“”«»"
+
+
+def _bucket(count: float) -> int:
+    return min(int(np.log2(1.0 + count)), 7)
+
+
+def style_tokens(raw: str, t: str, words: list[str]) -> list[str]:
+    """Stylistic tokens of one text: length, second-person address, imperatives at sentence
+    starts, words about roles and rules, delimiter runs, quotes, lines, ASCII capitals."""
+    n = max(len(words), 1)
+    you = sum(map(_YOU.__contains__, words))
+    role = sum(map(_ROLE.__contains__, words))
+    first = _FIRST_WORDS.match(t)
+    starts = ([first.groups("")] if first else []) + _SENTENCE_START.findall(t)
+    imp = sum(a in _IMPERATIVE or f"{a} {b}" in _IMPERATIVE2 for a, b in starts)
+    head = np.frombuffer(raw[: len(t)].encode("utf-32-le"), dtype=np.uint32)
+    upper = int(((head >= 65) & (head <= 90)).sum())
+    letters = upper + int(((head >= 97) & (head <= 122)).sum())
+    return [f"s:len:{_bucket(len(raw) / 16)}", f"s:words:{_bucket(n / 4)}",
+            f"s:you:{_bucket(you)}", f"s:youd:{min(int(20 * you / n), 5)}",
+            f"s:imp:{_bucket(imp)}", f"s:role:{_bucket(role)}",
+            f"s:roled:{min(int(20 * role / n), 5)}", f"s:delim:{_bucket(len(_DELIM.findall(t)))}",
+            f"s:quote:{_bucket(sum(map(t.count, _QUOTES)))}",
+            f"s:lines:{_bucket(raw.count(chr(10), 0, len(t)))}",
+            f"s:upper:{min(10 * upper // max(letters, 1), 5)}",
+            f"s:qend:{t.rstrip().endswith('?')}"]
+
+
+def pattern_names(text: str, p: FeatureParams) -> list[str]:
+    """Names of the patterns matching the head of an unmasked text (as the scanner sees it)."""
+    return [pat.name for pat, _ in matches(text[: p.pattern_chars])]
+
+
+def features(text: str, p: FeatureParams, hits: list[str] | None = None,
+             unmasked: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket indices, counts) of one text's hashed features.
+
+    `hits` are the names of the patterns that match the text (the scanner has them already,
+    so it passes them in); `unmasked` says the text has been through scan/normalise.py.
+    """
+    text = cut(text, p) if unmasked else unmask(cut(text, p))
+    t = normalise(text, p, unmasked=True)
     codes = np.frombuffer(f" {t} ".encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     parts: list[np.ndarray] = []
     for n in p.char_n:
@@ -67,11 +132,22 @@ def features(text: str, p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
         for k in range(n):
             h = h * _PRIME + codes[k:len(codes) - n + 1 + k]
         parts.append(h)
-    words = _crc(_WORD.findall(t))
+    tokens = _WORD.findall(t)
+    words = _crc(tokens)
     if len(words):
         parts.append(words * np.uint64(7) + np.uint64(1))
         parts.append(words[:-1] * _PRIME + words[1:] * np.uint64(13) + np.uint64(2))
-    heur = feature_tokens(t)
+        if p.word_n >= 3 and len(words) > 2:
+            parts.append((words[:-2] * _PRIME + words[1:-1]) * _PRIME
+                         + words[2:] * np.uint64(17) + np.uint64(4))
+    if p.pattern_chars:
+        if hits is None:
+            hits = pattern_names(text, p)
+        heur = [f"h:{name}" for name in hits]
+    else:
+        heur = feature_tokens(t)
+    if p.style:
+        heur += style_tokens(text, t, tokens)
     if heur:
         parts.append(_crc(heur) + np.uint64(3))
     if not parts:
@@ -89,9 +165,11 @@ class LinearModel:
         self.idf, self.coef, self.intercept = idf, coef, intercept
         self.params, self.threshold, self.meta = params, threshold, meta
 
-    def assess(self, text: str) -> tuple[float, np.ndarray, np.ndarray]:
-        """(probability, feature buckets, each bucket's contribution to the logit)."""
-        idx, counts = features(text, self.params)
+    def assess(self, text: str, hits: list[str] | None = None,
+               unmasked: bool = False) -> tuple[float, np.ndarray, np.ndarray]:
+        """(probability, feature buckets, each bucket's contribution to the logit).
+        `hits` and `unmasked` as for `features()`."""
+        idx, counts = features(text, self.params, hits, unmasked)
         v = (1.0 + np.log(counts)) * self.idf[idx]
         norm = float(np.sqrt(v @ v))
         contrib = v * self.coef[idx] / norm if norm else v * 0.0
@@ -137,8 +215,7 @@ def load(path: Path = ARTIFACT) -> LinearModel:
         header = json.loads(str(data["header"]))
         index, idf_kept, coef_kept = data["index"], data["idf"], data["coef"]
     raw = header["params"]
-    params = FeatureParams(bits=raw["bits"], head_chars=raw["head_chars"],
-                           tail_chars=raw["tail_chars"], char_n=tuple(raw["char_n"]))
+    params = FeatureParams(**{**raw, "char_n": tuple(raw["char_n"])})
     idf = np.zeros(1 << params.bits, dtype=np.float64)
     coef = np.zeros(1 << params.bits, dtype=np.float64)
     idf[index], coef[index] = idf_kept, coef_kept

@@ -12,7 +12,7 @@ import numpy as np
 
 from firebreak.events import Span, Verdict
 from firebreak.scan.base import DEFAULT_CONTEXT, ScanContext, Target, clean, verdict
-from firebreak.scan.classifier import LinearModel, load, top_buckets, word_spans
+from firebreak.scan.classifier import LinearModel, cut, load, top_buckets, word_spans
 from firebreak.scan.normalise import View, views
 from firebreak.scan.patterns import Pattern, matches
 
@@ -26,6 +26,8 @@ STRONG = frozenset({"ignore_instructions", "ignore_de", "ignore_es_fr", "you_are
                     "override_mode", "refusal_suppression", "rogue_persona", "switch_task",
                     "new_instructions"})
 STRONG_SCORE = 0.97
+QUOTED_CHARS = 500  # joined quoted fragments: patterns read this many chars
+_NONE = np.zeros(0)
 
 
 class InjectionScanner:
@@ -52,12 +54,22 @@ class InjectionScanner:
         if not text.strip():
             return clean(self.name, context)
         best: tuple[float, View, list[tuple[Pattern, Span]], np.ndarray, np.ndarray] | None = None
-        read = views(text)
+        # Only the head and the tail of a long text reach the classifier (classifier.cut):
+        # reading views of that much alone bounds the work on long texts.
+        read = views(cut(text, self.model.params))
         if len(read) > 1 and read[1].note == "normalised":
             read = read[1:]  # the classifier normalises anyway: score the text once
-        for view in read:
-            prob, idx, contrib = self.model.assess(view.text)
-            hits = matches(view.text[:SPAN_CHARS])
+        for n, view in enumerate(read):
+            if n and view.note == "joined quoted parts":
+                # Payload splitting: the joined fragments matter when they spell a strong
+                # pattern; patterns only, on a short head, to bound the work.
+                hits = matches(view.text[:QUOTED_CHARS])
+                prob, idx, contrib = 0.0, _NONE, _NONE
+            else:
+                hits = matches(view.text[:self.span_chars])
+                # Every view is normalised text: the first is the text or its normalised
+                # copy, decoded payloads are normalised when decoded.
+                prob, idx, contrib = self.model.assess(view.text, self._names(hits), True)
             strong = sum(p.name in STRONG for p, _ in hits)
             if strong:
                 prob = max(prob, 1.0 - (1.0 - STRONG_SCORE) ** strong)
@@ -67,6 +79,15 @@ class InjectionScanner:
         if prob < context.threshold(self.name, self.threshold):
             return clean(self.name, context, prob)
         return self._flag(prob, view, hits, idx, contrib, context)
+
+    @property
+    def span_chars(self) -> int:
+        """How many leading chars the patterns read (the classifier's pattern head)."""
+        return self.model.params.pattern_chars or SPAN_CHARS
+
+    def _names(self, hits: list[tuple[Pattern, Span]]) -> list[str] | None:
+        # Older artifacts computed pattern features on their own cut text: let them.
+        return [p.name for p, _ in hits] if self.model.params.pattern_chars else None
 
     def _flag(self, prob: float, view: View, hits: list[tuple[Pattern, Span]],
               idx: np.ndarray, contrib: np.ndarray, context: ScanContext) -> Verdict:
