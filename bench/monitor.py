@@ -5,11 +5,6 @@ fed in batches to the real monitor stage (SQLite store, every built-in detector 
 with event times spread so that windows close and detectors run as they would live.
 Prints events per second on one core, window count and signals raised.
 
-The events built beforehand are moved out of the garbage collector's reach (`gc.freeze`):
-a live process holds a few batches of events at a time, not the whole run, and without
-the freeze every full collection re-scans all of them and charges it to the monitor.
-`--no-freeze` measures that setup too.
-
     python bench/monitor.py            # 300k events
     python bench/monitor.py --smoke    # 20k events
 """
@@ -18,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -52,8 +46,8 @@ def build_events(n: int, per_window: int, seed: int) -> list[object]:
             for i, r in enumerate(records)]
 
 
-async def run(events: list[object], batch: int, db_url: str, fold_batch: int = 5000,
-              freeze: bool = True) -> dict[str, float]:
+async def run(events: list[object], batch: int, db_url: str, fold_batch: int = 5000
+              ) -> dict[str, float]:
     import sklearn.metrics  # noqa: F401  (imported lazily by detectors; keep it out of the timing)
 
     from firebreak.config import Settings
@@ -64,9 +58,6 @@ async def run(events: list[object], batch: int, db_url: str, fold_batch: int = 5
                                                   fold_batch=fold_batch))
     signals: list[object] = []
     stage.runtime.bus.subscribe("signals", signals.extend, name="bench")
-    if freeze:
-        gc.collect()
-        gc.freeze()
     started = time.process_time(), time.perf_counter()
     for i in range(0, len(events), batch):
         await stage.handle(events[i:i + batch])
@@ -74,7 +65,6 @@ async def run(events: list[object], batch: int, db_url: str, fold_batch: int = 5
     cpu, wall = time.process_time() - started[0], time.perf_counter() - started[1]
     windows = sum(len(d.history) for d in stage.deployments.values())
     runtime.db.dispose()
-    gc.unfreeze()
     return {"cpu": cpu, "wall": wall, "windows": windows, "signals": len(signals)}
 
 
@@ -86,8 +76,6 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000, help="events per bus batch")
     parser.add_argument("--fold-batch", type=int, default=5_000,
                         help="events buffered per window before one batched fold")
-    parser.add_argument("--no-freeze", action="store_true",
-                        help="leave the pre-built events to the garbage collector")
     args = parser.parse_args()
     n = 20_000 if args.smoke else args.events
     per_window = 4_000 if args.smoke else args.per_window
@@ -96,7 +84,7 @@ def main() -> None:
     print(f"built {n:,} prediction events with 20 features in {time.perf_counter() - t:.1f}s")
     with tempfile.TemporaryDirectory(prefix="fb-monitor-") as tmp:
         res = asyncio.run(run(events, args.batch, f"sqlite:///{Path(tmp) / 'fb.db'}",
-                              args.fold_batch, freeze=not args.no_freeze))
+                              args.fold_batch))
     print(f"events/s (CPU time, one core): {n / res['cpu']:,.0f}")
     print(f"events/s (wall time):          {n / res['wall']:,.0f}")
     print(f"windows closed: {res['windows']:.0f}; signals: {res['signals']:.0f} "
