@@ -88,6 +88,12 @@ async def load(url: str, n: int, concurrency: int) -> tuple[list[float], int]:
     return [d for d in done if d is not None], errors
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (from /proc), robust to a busy machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(len(xs) * q))]
@@ -121,9 +127,13 @@ def main() -> None:
         direct: list[float] = []
         via: list[float] = []
         errors = 0
+        stub_cpu = gw_cpu = 0.0
         for _ in range(2):  # alternate rounds so that machine noise hits both sides
             d, e1 = asyncio.run(load(direct_url, n // 2, conc))
+            before = cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)
             g, e2 = asyncio.run(load(gw_url, n // 2, conc))
+            stub_cpu += cpu_seconds(procs[0].pid) - before[0]
+            gw_cpu += cpu_seconds(procs[1].pid) - before[1]
             direct += d
             via += g
             errors += e1 + e2
@@ -137,6 +147,11 @@ def main() -> None:
            "gateway_p50_ms": round(pct(via, 0.5), 2), "gateway_p99_ms": round(pct(via, 0.99), 2)}
     out["added_p50_ms"] = round(out["gateway_p50_ms"] - out["direct_p50_ms"], 2)
     out["added_p99_ms"] = round(out["gateway_p99_ms"] - out["direct_p99_ms"], 2)
+    # CPU the gateway process spends per proxied call (scan, policy, proxy, telemetry),
+    # beside the stub's own CPU for the same calls: the load-independent cost of the hop.
+    out["gateway_cpu_ms_per_request"] = round(1000 * gw_cpu / max(1, len(via)), 3)
+    out["stub_cpu_ms_per_request"] = round(1000 * stub_cpu / max(1, len(via)), 3)
+    out["load_average"] = round(os.getloadavg()[0], 1)
     out["guard_p50_ms"] = round(pct(GUARD_MS, 0.5), 3)  # scanning + policy, inside the gateway
     out["guard_p99_ms"] = round(pct(GUARD_MS, 0.99), 3)
     print(json.dumps(out))

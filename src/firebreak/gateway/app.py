@@ -21,6 +21,7 @@ from firebreak.gateway import otel, wire
 from firebreak.gateway.policy_cache import PolicyCache
 from firebreak.gateway.proxy import Gateway, warm_scanners
 from firebreak.gateway.telemetry import BatchSender
+from firebreak.gateway.upstream import UPSTREAM_ERRORS, proxy_for, upstream_session
 from firebreak.scale.policy_push import PolicyListener
 from firebreak.scale.ratelimit import limiter_for
 from firebreak.store import open_database
@@ -48,8 +49,7 @@ def create_gateway_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = open_database(settings.database_url)
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=500)
-        async with httpx.AsyncClient(timeout=gw.timeout_seconds, limits=limits) as client, \
+        async with upstream_session(gw.timeout_seconds) as client, \
                 httpx.AsyncClient(timeout=10) as side:
             cache = PolicyCache(db, gw.policy_poll_seconds)
             events, spans = _senders(settings, side)
@@ -98,13 +98,14 @@ async def models(request: Request) -> Response:
     if not base:
         return JSONResponse({"object": "list", "data": []})
     try:
-        resp = await gw.client.get(base.rstrip("/") + "/models",
-                                   headers=gw.headers_for(request, None))
-    except httpx.HTTPError as exc:
+        async with gw.client.get(base.rstrip("/") + "/models", proxy=proxy_for(base),
+                                 headers=gw.headers_for(request, None)) as resp:
+            content = await resp.read()
+            media_type = resp.headers.get("content-type", "application/json")
+    except UPSTREAM_ERRORS as exc:
         return wire.error(502, f"upstream unreachable ({type(exc).__name__})", "api_error",
                           "upstream_unreachable")
-    return Response(resp.content, status_code=resp.status_code,
-                    media_type=resp.headers.get("content-type", "application/json"))
+    return Response(content, status_code=resp.status, media_type=media_type)
 
 
 async def healthz(request: Request) -> Response:

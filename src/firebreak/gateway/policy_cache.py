@@ -30,6 +30,9 @@ class PolicyCache:
         self.policies: dict[str, GuardPolicy] = {}
         self.healthy = False
         self._task: asyncio.Task[None] | None = None
+        # merged policy per deployment, with the two policies it came from: rebuilt only
+        # when either is replaced (a reload makes new objects), not on every request
+        self._merged: dict[str, tuple[GuardPolicy | None, GuardPolicy | None, GuardPolicy]] = {}
 
     def refresh(self) -> bool:
         """Reload the policies whose version changed; False if the store failed."""
@@ -54,7 +57,15 @@ class PolicyCache:
 
     def effective(self, deployment: str) -> GuardPolicy:
         """The policy for `deployment` merged with the '*' policy."""
-        return merge(self.policies.get(ALL), self.policies.get(deployment), deployment)
+        base, own = self.policies.get(ALL), self.policies.get(deployment)
+        known = self._merged.get(deployment)
+        if known is not None and known[0] is base and known[1] is own:
+            return known[2]
+        merged = merge(base, own, deployment)
+        if len(self._merged) >= 10_000:  # names come from callers: keep the memo bounded
+            self._merged.clear()
+        self._merged[deployment] = (base, own, merged)
+        return merged
 
     async def start(self) -> None:
         await asyncio.to_thread(self.refresh)

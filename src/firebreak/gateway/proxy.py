@@ -9,10 +9,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from firebreak import metrics
 from firebreak.config import GatewayDeployment, GatewaySettings
@@ -21,7 +21,9 @@ from firebreak.gateway.calls import Call, key_id
 from firebreak.gateway.guard import Caller, check_access, scan_answer, scan_chat
 from firebreak.gateway.policy_cache import PolicyCache
 from firebreak.gateway.ratelimit import RateLimiter
+from firebreak.gateway.relay import Relay
 from firebreak.gateway.telemetry import BatchSender
+from firebreak.gateway.upstream import UPSTREAM_ERRORS, proxy_for
 from firebreak.gateway.verdict_cache import VerdictCache
 from firebreak.scan.registry import scanners_for
 from firebreak.store.policy import GuardPolicy
@@ -43,7 +45,7 @@ class Gateway:
     """Shared state of one gateway process: settings, pool, policy, limits, telemetry."""
 
     def __init__(self, settings: GatewaySettings, policies: PolicyCache,
-                 client: httpx.AsyncClient, events: BatchSender | None = None,
+                 client: aiohttp.ClientSession, events: BatchSender | None = None,
                  spans: BatchSender | None = None) -> None:
         self.settings, self.policies, self.client = settings, policies, client
         self.events, self.spans = events, spans
@@ -177,11 +179,14 @@ class Gateway:
     async def _forward(self, call: Call, url: str, headers: dict[str, str],
                        policy: GuardPolicy, cfg: GatewayDeployment | None) -> Response:
         try:
-            resp = await self.client.post(url, content=orjson.dumps(call.body), headers=headers)
-        except httpx.HTTPError as exc:
+            async with self.client.post(url, data=orjson.dumps(call.body), headers=headers,
+                                        proxy=proxy_for(call.upstream or url)) as resp:
+                content = await resp.read()
+                status = resp.status
+                media_type = resp.headers.get("content-type", "application/json")
+        except UPSTREAM_ERRORS as exc:
             return self._upstream_failed(call, exc)
-        content = resp.content
-        if resp.status_code < 300 and call.operation != "embeddings":
+        if status < 300 and call.operation != "embeddings":
             try:
                 obj = orjson.loads(content)
             except orjson.JSONDecodeError:
@@ -194,11 +199,11 @@ class Gateway:
                     wire.set_answer_text(obj, text)
                     content = orjson.dumps(obj)
                 metrics.gateway_overhead.observe(time.perf_counter() - t0)
-        elif resp.status_code >= 300:
-            call.status, call.error = "error", f"upstream answered {resp.status_code}"
+        elif status >= 300:
+            call.status, call.error = "error", f"upstream answered {status}"
         self.record(call)
-        return Response(content, status_code=resp.status_code, headers=_guard_header(call),
-                        media_type=resp.headers.get("content-type", "application/json"))
+        return Response(content, status_code=status, headers=_guard_header(call),
+                        media_type=media_type)
 
     def _read_answer(self, call: Call, obj: dict[str, Any]) -> None:
         call.answer = wire.answer_text(obj)
@@ -218,35 +223,42 @@ class Gateway:
 
     async def _stream(self, call: Call, url: str, headers: dict[str, str],
                       policy: GuardPolicy, cfg: GatewayDeployment | None) -> Response:
-        req = self.client.build_request("POST", url, content=orjson.dumps(call.body),
-                                        headers=headers)
         try:
-            resp = await self.client.send(req, stream=True)
-        except httpx.HTTPError as exc:
+            resp = await self.client.post(url, data=orjson.dumps(call.body), headers=headers,
+                                          proxy=proxy_for(call.upstream or url))
+        except UPSTREAM_ERRORS as exc:
             return self._upstream_failed(call, exc)
-        if resp.status_code >= 300:
-            content = await resp.aread()
-            await resp.aclose()
-            call.status, call.error = "error", f"upstream answered {resp.status_code}"
+        if resp.status >= 300:
+            try:
+                content = await resp.read()
+            except UPSTREAM_ERRORS as exc:
+                return self._upstream_failed(call, exc)
+            finally:
+                resp.release()
+            call.status, call.error = "error", f"upstream answered {resp.status}"
             self.record(call)
-            return Response(content, status_code=resp.status_code,
+            return Response(content, status_code=resp.status,
                             media_type=resp.headers.get("content-type"))
-        return StreamingResponse(self._relay(call, resp, policy, cfg),
-                                 media_type=resp.headers.get("content-type", "text/event-stream"),
-                                 headers={"cache-control": "no-cache", **_guard_header(call)})
+        return Relay(self._relay(call, resp, policy, cfg),
+                     media_type=resp.headers.get("content-type", "text/event-stream"),
+                     headers={"cache-control": "no-cache", **_guard_header(call)})
 
-    async def _relay(self, call: Call, resp: httpx.Response, policy: GuardPolicy,
+    async def _relay(self, call: Call, resp: aiohttp.ClientResponse, policy: GuardPolicy,
                      cfg: GatewayDeployment | None) -> AsyncIterator[bytes]:
         """Pass each upstream chunk on as it arrives; scan the whole answer at the end."""
         reader = wire.StreamReader()
         try:
-            async for chunk in resp.aiter_raw():
+            async for chunk in resp.content.iter_any():
                 reader.feed(chunk)
                 yield chunk
-        except httpx.HTTPError as exc:
-            call.status, call.error = "error", f"upstream stream broke: {exc}"
+        except UPSTREAM_ERRORS as exc:
+            why = str(exc) or type(exc).__name__
+            call.status, call.error = "error", f"upstream stream broke: {why}"
         finally:
-            await resp.aclose()
+            if resp.content.at_eof():
+                resp.release()  # read to the end: the connection goes back to the pool
+            else:
+                resp.close()  # cut short: the connection cannot be reused
             call.answer, call.usage = reader.text, reader.usage
             call.finish_reason, call.model = reader.finish_reason, reader.model or call.model
             call.tool_calls = reader.tool_calls
