@@ -1,10 +1,14 @@
 """Latency the gateway adds, at 200 concurrent streams, against calling the upstream directly.
 
     python bench/gateway.py [--smoke] [--concurrency 200] [--requests 4000]
+                            [--baseline-src DIR]
 
 Starts a local stub upstream (OpenAI wire format, streaming 8 chunks) and a gateway with
 every scanner on, each in its own process; drives both with the same bounded async load
-in alternating rounds; prints time-to-last-byte p50/p99 for each and the difference.
+in alternating rounds; prints time-to-last-byte p50/p99 for each and the difference, and
+the CPU the gateway process spent per call. `--baseline-src DIR` also runs a second gateway
+from another source tree (e.g. `git archive <commit> src | tar -x -C DIR`) in the same
+rounds, to compare CPU per call before and after a change under the same machine load.
 """
 
 from __future__ import annotations
@@ -104,6 +108,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="a short run, for CI")
     ap.add_argument("--concurrency", type=int, default=200)
     ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--baseline-src", help="a second gateway from DIR/src, measured alongside")
     ap.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_stub:
@@ -111,23 +116,31 @@ def main() -> None:
         uvicorn.run(stub_app(), host="127.0.0.1", port=args.serve_stub, log_level="warning")
         return
     n, conc = (120, 20) if args.smoke else (args.requests, args.concurrency)
-    sp, gp = free_port(), free_port()
+    sp, gp, bp = free_port(), free_port(), free_port()
     tmp = tempfile.mkdtemp()
     env = {**os.environ, "FIREBREAK_DATABASE_URL": f"sqlite:///{Path(tmp) / 'gw.db'}",
            "FIREBREAK_LOG_LEVEL": "warning"}
+    gateway = [sys.executable, "-c", "from firebreak.cli import main; main()", "gateway",
+               "--upstream", f"http://127.0.0.1:{sp}/v1", "--port"]
     procs = [subprocess.Popen([sys.executable, __file__, "--serve-stub", str(sp)]),
-             subprocess.Popen([sys.executable, "-c", "from firebreak.cli import main; main()",
-                               "gateway", "--upstream",
-                               f"http://127.0.0.1:{sp}/v1", "--port", str(gp)], env=env)]
+             subprocess.Popen([*gateway, str(gp)], env=env)]
+    if args.baseline_src:
+        old_src = str(Path(args.baseline_src).resolve() / "src")
+        procs.append(subprocess.Popen([*gateway, str(bp)], env={**env, "PYTHONPATH": old_src}))
     try:
         wait_up(f"http://127.0.0.1:{sp}/"), wait_up(f"http://127.0.0.1:{gp}/healthz")
         direct_url = f"http://127.0.0.1:{sp}/v1/chat/completions"
         gw_url = f"http://127.0.0.1:{gp}/v1/chat/completions"
+        base_url = f"http://127.0.0.1:{bp}/v1/chat/completions"
         asyncio.run(load(gw_url, 50, 10))  # warm up both paths
+        if args.baseline_src:
+            wait_up(f"http://127.0.0.1:{bp}/healthz")
+            asyncio.run(load(base_url, 50, 10))
         direct: list[float] = []
         via: list[float] = []
         errors = 0
-        stub_cpu = gw_cpu = 0.0
+        stub_cpu = gw_cpu = base_cpu = 0.0
+        base_n = 0
         for _ in range(2):  # alternate rounds so that machine noise hits both sides
             d, e1 = asyncio.run(load(direct_url, n // 2, conc))
             before = cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)
@@ -137,6 +150,12 @@ def main() -> None:
             direct += d
             via += g
             errors += e1 + e2
+            if args.baseline_src:
+                before_b = cpu_seconds(procs[2].pid)
+                b, e3 = asyncio.run(load(base_url, n // 2, conc))
+                base_cpu += cpu_seconds(procs[2].pid) - before_b
+                base_n += len(b)
+                errors += e3
     finally:
         for p in procs:
             p.terminate()
@@ -151,6 +170,8 @@ def main() -> None:
     # beside the stub's own CPU for the same calls: the load-independent cost of the hop.
     out["gateway_cpu_ms_per_request"] = round(1000 * gw_cpu / max(1, len(via)), 3)
     out["stub_cpu_ms_per_request"] = round(1000 * stub_cpu / max(1, len(via)), 3)
+    if args.baseline_src:
+        out["baseline_gateway_cpu_ms_per_request"] = round(1000 * base_cpu / max(1, base_n), 3)
     out["load_average"] = round(os.getloadavg()[0], 1)
     out["guard_p50_ms"] = round(pct(GUARD_MS, 0.5), 3)  # scanning + policy, inside the gateway
     out["guard_p99_ms"] = round(pct(GUARD_MS, 0.99), 3)
