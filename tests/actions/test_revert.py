@@ -26,3 +26,12 @@ def test_undo_does_not_clobber_a_field_changed_since() -> None:
     step = before.model_copy(update={"mode": "strict"})
     later = step.model_copy(update={"mode": "block"})  # an operator chose block meanwhile
     assert revert(later, _body(before), _body(step)).mode == "block"
+
+
+def test_undo_of_a_rollback_does_not_bring_back_a_version_removed_since() -> None:
+    bad = GuardPolicy(deployment="bot", routes=[Route(model="v2-bad", upstream="http://v2")])
+    rollback = bad.model_copy(update={"routes": [Route(model="v1")]})
+    healed = rollback.model_copy(update={"routes": []})  # the bad version is withdrawn
+    assert revert(healed, _body(bad), _body(rollback)).routes == []
+    # Untouched since: undo puts the step's removal back exactly.
+    assert revert(rollback, _body(bad), _body(rollback)).routes == bad.routes

@@ -43,12 +43,9 @@ def test_every_scenario_is_detected_classified_and_contained(tmp_path: Path) -> 
     assert all(s["notifications"] >= 1 for s in card["scenarios"])
     assert all(s["time_to_contain_s"] is not None and s["time_to_contain_s"] < 5
                for s in card["scenarios"])
-    # Reported (printed), not yet asserted: undoing a rollback after the scenario's own heal
-    # puts the bad version's route back (docs/benchmarks.md, chaos section); the runner
-    # resets the policy so the next scenario is unaffected. Assert it once the undo is fixed.
+    # Resolving each incident undid its containment and left the guard policy as it was.
     unrestored = [s["scenario"] for s in card["scenarios"] if not s["policy_restored"]]
-    if unrestored:  # printed: warnings are errors in this suite
-        print(f"guard policy not back after resolution: {unrestored}")
+    assert unrestored == [], f"guard policy not back after resolution: {unrestored}"
 
 
 def test_demo_runs_end_to_end_once() -> None:

@@ -44,21 +44,20 @@ def _expiry(params: dict[str, Any]) -> datetime | None:
 
 
 def revert(current: GuardPolicy, before: dict[str, Any], after: dict[str, Any]) -> GuardPolicy:
-    """Undo exactly what one step changed (before -> after), keeping later, unrelated edits:
-    list fields lose the items the step added and regain those it removed; other fields go
-    back only if nobody changed them since."""
+    """Undo exactly what one step changed (before -> after), keeping later edits: a field
+    nobody touched since goes back as it was; a list field changed since only loses the
+    items the step added (what the step removed stays removed: someone has decided since,
+    e.g. a rolled-back bad version must not come back when its incident resolves)."""
     body = _body(current)
     for name, was in before.items():
         made = after.get(name)
         if made == was:
             continue
         now = body.get(name)
-        if isinstance(was, list) and isinstance(made, list) and isinstance(now, list):
-            added = [x for x in made if x not in was]
-            removed = [x for x in was if x not in made]
-            body[name] = [x for x in now if x not in added] + [x for x in removed if x not in now]
-        elif now == made:
+        if now == made:
             body[name] = was
+        elif isinstance(was, list) and isinstance(made, list) and isinstance(now, list):
+            body[name] = [x for x in now if x in was or x not in made]
     return GuardPolicy.model_validate({**body, "deployment": current.deployment})
 
 
