@@ -38,8 +38,10 @@ class PolicyCache:
         """Reload the policies whose version changed; False if the store failed."""
         try:
             with self.db.session() as session:
-                versions = dict(session.execute(
-                    select(GuardPolicyRow.deployment, GuardPolicyRow.version)).tuples().all())
+                # rows unpack as pairs; `.tuples()` would raise a deprecation warning per poll
+                rows = session.execute(
+                    select(GuardPolicyRow.deployment, GuardPolicyRow.version)).all()
+                versions = {name: version for name, version in rows}
             for name, version in versions.items():
                 known = self.policies.get(name)
                 if known is None or known.version != version:
