@@ -138,7 +138,7 @@ def main() -> None:
             asyncio.run(load(base_url, 50, 10))
         direct: list[float] = []
         via: list[float] = []
-        errors = 0
+        errors = {"direct": 0, "gateway": 0, "baseline": 0}
         stub_cpu = gw_cpu = base_cpu = 0.0
         base_n = 0
         for _ in range(2):  # alternate rounds so that machine noise hits both sides
@@ -149,13 +149,14 @@ def main() -> None:
             gw_cpu += cpu_seconds(procs[1].pid) - before[1]
             direct += d
             via += g
-            errors += e1 + e2
+            errors["direct"] += e1
+            errors["gateway"] += e2
             if args.baseline_src:
                 before_b = cpu_seconds(procs[2].pid)
                 b, e3 = asyncio.run(load(base_url, n // 2, conc))
                 base_cpu += cpu_seconds(procs[2].pid) - before_b
                 base_n += len(b)
-                errors += e3
+                errors["baseline"] += e3
     finally:
         for p in procs:
             p.terminate()
