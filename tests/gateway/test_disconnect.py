@@ -7,6 +7,7 @@ import socket
 import time
 
 from firebreak import metrics
+
 from .stub import Stub
 
 
