@@ -182,22 +182,31 @@ def record_campaign(db: Database, new: NewCampaign, *, recorded_by: str) -> Camp
         return _campaign(row)
 
 
+def _page(db: Database, table: Any, build: Any, limit: int, before_id: int | None) -> list[Any]:
+    """Newest first; page with `before_id` (the smallest id of the previous page)."""
+    q = select(table).order_by(table.id.desc()).limit(limit)
+    if before_id is not None:
+        q = q.where(table.id < before_id)
+    with db.session() as session:
+        return [build(r) for r in session.scalars(q)]
+
+
+def _one(db: Database, table: Any, build: Any, row_id: int, what: str) -> Any:
+    with db.session() as session:
+        row = session.get(table, row_id)
+        if row is None:
+            raise NotFound(f"no {what} {row_id}", id=row_id)
+        return build(row)
+
+
 def list_campaigns(db: Database, *, limit: int = 50,
                    before_id: int | None = None) -> list[CampaignSummary]:
-    """Newest first; page with `before_id` (the smallest id of the previous page)."""
-    q = select(RedteamCampaignRow).order_by(RedteamCampaignRow.id.desc()).limit(limit)
-    if before_id is not None:
-        q = q.where(RedteamCampaignRow.id < before_id)
-    with db.session() as session:
-        return [CampaignSummary.model_validate(_summary(r)) for r in session.scalars(q)]
+    return _page(db, RedteamCampaignRow, lambda r: CampaignSummary.model_validate(_summary(r)),
+                 limit, before_id)
 
 
 def get_campaign(db: Database, campaign_id: int) -> Campaign:
-    with db.session() as session:
-        row = session.get(RedteamCampaignRow, campaign_id)
-        if row is None:
-            raise NotFound(f"no red-team campaign {campaign_id}", id=campaign_id)
-        return _campaign(row)
+    return _one(db, RedteamCampaignRow, _campaign, campaign_id, "red-team campaign")
 
 
 def _summary(r: RedteamCampaignRow) -> dict[str, Any]:
@@ -310,20 +319,12 @@ def record_chaos_run(db: Database, new: NewChaosRun, *, recorded_by: str) -> Cha
 
 def list_chaos_runs(db: Database, *, limit: int = 50,
                     before_id: int | None = None) -> list[ChaosRunSummary]:
-    """Newest first; page with `before_id` (the smallest id of the previous page)."""
-    q = select(ChaosRunRow).order_by(ChaosRunRow.id.desc()).limit(limit)
-    if before_id is not None:
-        q = q.where(ChaosRunRow.id < before_id)
-    with db.session() as session:
-        return [ChaosRunSummary.model_validate(_run_summary(r)) for r in session.scalars(q)]
+    return _page(db, ChaosRunRow, lambda r: ChaosRunSummary.model_validate(_run_summary(r)),
+                 limit, before_id)
 
 
 def get_chaos_run(db: Database, run_id: int) -> ChaosRun:
-    with db.session() as session:
-        row = session.get(ChaosRunRow, run_id)
-        if row is None:
-            raise NotFound(f"no chaos run {run_id}", id=run_id)
-        return _chaos_run(row)
+    return _one(db, ChaosRunRow, _chaos_run, run_id, "chaos run")
 
 
 def _median(values: list[float]) -> float | None:
