@@ -18,6 +18,7 @@ from firebreak.store.incidents import Incident, TimelineEntry, get_incident, tim
 
 ATTACK_LABELS = frozenset({"injection", "prompt_injection", "jailbreak", "indirect_injection"})
 LOOKBACK = timedelta(days=7)  # how far back RAG ingestion and training batches are searched
+HISTORY_KINDS = ("rag.document", "training.batch")
 
 
 class Finding(BaseModel):
@@ -61,24 +62,29 @@ class Case:
         return [e for e in (self.history if history else self.events) if e.kind == kind]
 
 
+def case_window(inc: Incident, window_seconds: int) -> tuple[datetime, datetime, datetime]:
+    """(onset, start, end): `window_seconds` either side of onset, and on to resolution (or
+    now, while the incident is open)."""
+    onset = utc(inc.onset_at or inc.opened_at)
+    window = timedelta(seconds=window_seconds)
+    last = utc(inc.resolved_at) if inc.resolved_at else datetime.now(UTC)
+    return onset, onset - window, max(onset + window, last + timedelta(seconds=1))
+
+
+def history_filters(inc: Incident, onset: datetime, end: datetime) -> list[EventFilter]:
+    """Where the case looks for the data the model was built from (RAG ingests, training)."""
+    return [EventFilter(deployment=inc.deployment, kind=kind, since=onset - LOOKBACK, until=end)
+            for kind in HISTORY_KINDS]
+
+
 def load_case(db: Database, incident_id: str, window_seconds: int = 900) -> Case:
     """Load an incident and the events of its deployment around onset."""
     inc = get_incident(db, incident_id)
     entries = timeline(db, incident_id)
-    onset = utc(inc.onset_at or inc.opened_at)
-    window = timedelta(seconds=window_seconds)
-    contained = status_time(entries, "contained")
-    last = max([utc(inc.resolved_at)] if inc.resolved_at else [datetime.now(UTC)])
-    end = max(onset + window, last + timedelta(seconds=1))
-    start = onset - window
+    onset, start, end = case_window(inc, window_seconds)
     events = load_events(db, EventFilter(deployment=inc.deployment, since=start, until=end))
-    history = [
-        e
-        for kind in ("rag.document", "training.batch")
-        for e in load_events(
-            db, EventFilter(deployment=inc.deployment, kind=kind, since=onset - LOOKBACK, until=end)
-        )
-    ]
+    history = [e for f in history_filters(inc, onset, end) for e in load_events(db, f)]
+    contained = status_time(entries, "contained")
     return Case(inc, onset, start, end, contained, entries, events, history)
 
 

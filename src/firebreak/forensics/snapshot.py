@@ -9,15 +9,20 @@ masked). Fields named in `forensics.redact_fields` are blanked in captured event
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
+import orjson
+
 from firebreak.config import Settings, masked
-from firebreak.events import Event
+from firebreak.events import event_adapter
 from firebreak.forensics import tables
 from firebreak.forensics.artifacts import artifacts_in_force, check_artifacts
-from firebreak.forensics.case import Case, load_case
+from firebreak.forensics.case import case_window, history_filters
 from firebreak.forensics.evidence import Item, add_evidence, json_item
 from firebreak.store.db import Database
+from firebreak.store.events import EventFilter, StoredEvent, load_stored, model_versions
+from firebreak.store.incidents import Incident, get_incident, timeline
 from firebreak.store.policy import ALL, get_policy, policy_changes
 
 MAX_IDS_IN_META = 2000
@@ -27,43 +32,53 @@ REDACTED = "[redacted]"
 def take_snapshot(
     db: Database, settings: Settings, incident_id: str, window_seconds: int = 900
 ) -> list[str]:
-    """Capture the incident's window; returns the new evidence ids."""
-    case = load_case(db, incident_id, window_seconds)
+    """Capture the incident's window; returns the new evidence ids.
+
+    Events are copied as stored (their JSON payloads), not validated into models and dumped
+    again: a playbook snapshots before it contains, and a busy hour holds 100,000+ events.
+    """
+    inc = get_incident(db, incident_id)
+    onset, start, end = case_window(inc, window_seconds)
+    window = load_stored(db, EventFilter(deployment=inc.deployment, since=start, until=end))
+    history = [s for f in history_filters(inc, onset, end) for s in load_stored(db, f)]
     items = [
         json_item(
             "incident",
             f"incident {incident_id} and its timeline",
             {
-                "incident": case.incident.model_dump(mode="json"),
-                "timeline": [t.model_dump(mode="json") for t in case.entries],
+                "incident": inc.model_dump(mode="json"),
+                "timeline": [t.model_dump(mode="json") for t in timeline(db, incident_id)],
             },
         )
     ]
-    items += _event_items(case.events + case.history, settings.forensics.redact_fields)
-    items += _context_items(db, settings, case)
+    items += _event_items(window + history, settings.forensics.redact_fields)
+    items += _context_items(db, settings, inc, window, (start, end))
     return add_evidence(db, settings, incident_id, items)
 
 
-def _event_items(events: list[Event], redact: list[str]) -> list[Item]:
-    by_kind: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for e in events:
-        by_kind[e.kind][e.event_id] = _redacted(
-            e.model_dump(mode="json", exclude_none=True), redact
-        )
+def _event_items(stored: list[StoredEvent], redact: list[str]) -> list[Item]:
+    by_kind: dict[str, dict[str, str]] = defaultdict(dict)
+    for s in stored:
+        by_kind[s.kind].setdefault(s.event_id, s.payload)
     items = []
     for kind, rows in sorted(by_kind.items()):
         ids = list(rows)
         items.append(
-            json_item(
+            Item(
                 f"events:{kind}",
                 f"{len(ids)} {kind} events",
-                list(rows.values()),
-                event_kind=kind,
-                count=len(ids),
-                event_ids=ids[:MAX_IDS_IN_META],
+                _json_array(list(rows.values()), redact),
+                meta={"event_kind": kind, "count": len(ids), "event_ids": ids[:MAX_IDS_IN_META]},
             )
         )
     return items
+
+
+def _json_array(payloads: list[str], redact: list[str]) -> bytes:
+    """The stored payloads as one JSON array; parsed only when fields must be blanked."""
+    if not redact:
+        return ("[" + ",".join(payloads) + "]").encode()
+    return orjson.dumps([_redacted(orjson.loads(p), redact) for p in payloads])
 
 
 def _redacted(event: dict[str, Any], fields: list[str]) -> dict[str, Any]:
@@ -75,14 +90,16 @@ def _redacted(event: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     return event
 
 
-def _context_items(db: Database, settings: Settings, case: Case) -> list[Item]:
-    dep = case.incident.deployment
-    versions: dict[str, dict[str, Any]] = {}
-    for e in case.events:
-        if e.model_version:
-            v = versions.setdefault(e.model_version, {"first_seen": e.ts, "count": 0})
-            v["count"], v["last_seen"] = v["count"] + 1, e.ts
-    artifacts = check_artifacts(db, dep, artifacts_in_force(settings, dep, case.events))
+def _context_items(db: Database, settings: Settings, inc: Incident, window: list[StoredEvent],
+                   span: tuple[datetime, datetime]) -> list[Item]:
+    dep = inc.deployment
+    first: dict[str, str] = {}  # version -> payload of its first event (artifact attributes)
+    for s in window:
+        if s.model_version and s.model_version not in first:
+            first[s.model_version] = s.payload
+    seen = [event_adapter.validate_json(p) for p in first.values()]
+    artifacts = check_artifacts(db, dep, artifacts_in_force(settings, dep, seen))
+    versions = model_versions(db, EventFilter(deployment=dep, since=span[0], until=span[1]))
     policy = {
         "deployment": get_policy(db, dep).model_dump(mode="json"),
         "all": get_policy(db, ALL).model_dump(mode="json"),
@@ -90,7 +107,7 @@ def _context_items(db: Database, settings: Settings, case: Case) -> list[Item]:
             c for c in policy_changes(db, deployment=dep) + policy_changes(db, deployment=ALL)
         ],
     }
-    span: dict[str, Any] = {"deployment": dep, "since": case.start, "until": case.end}
+    where: dict[str, Any] = {"deployment": dep, "since": span[0], "until": span[1]}
     items = [
         json_item(
             "model_versions",
@@ -100,7 +117,7 @@ def _context_items(db: Database, settings: Settings, case: Case) -> list[Item]:
         json_item("policy", f"guard policy of {dep} in force", policy),
         json_item("config", "effective settings (secrets masked)", masked(settings)),
     ]
-    profiles = tables.read_rows(db, "profile", **span)
+    profiles = tables.read_rows(db, "profile", **where)
     if profiles:
         items.append(
             json_item(
@@ -109,7 +126,7 @@ def _context_items(db: Database, settings: Settings, case: Case) -> list[Item]:
                 profiles,
             )
         )
-    signals = tables.read_rows(db, "signal", **span) + tables.read_rows(db, "alert", **span)
+    signals = tables.read_rows(db, "signal", **where) + tables.read_rows(db, "alert", **where)
     if signals:
         items.append(json_item("signals", f"{len(signals)} signals and alerts", signals))
     return items

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, cast
+from itertools import chain
+from typing import Any, NamedTuple, cast
 
 import orjson
 from sqlalchemy import Select, Table, bindparam, func, select
@@ -80,12 +82,53 @@ def _sqlite_statement() -> tuple[str, Any]:
     return str(compiled), _sqlite_datetime
 
 
-def _sqlite_insert(session: Any, events: list[Event], now: datetime) -> None:
-    """One DBAPI executemany, without SQLAlchemy's per-parameter work (the ingest hot path)."""
-    sql, to_db = _sqlite_statement()
-    received = to_db(now)
-    rows = [_values(e, received, _sqlite_ts) for e in events]
-    session.connection().exec_driver_sql(sql, rows)
+# Rows per INSERT statement on SQLite. The sqlite3 module lets go of the GIL for each
+# sqlite3_step, and an executemany steps once per row: every row then had to win the GIL
+# back from the request threads validating other batches, so the writer spent most of its
+# time waiting. One multi-row INSERT inserts CHUNK rows in one step. A statement of n rows
+# costs about 2.4 µs per row to prepare, so only a few sizes are used (all cached by
+# sqlite3): CHUNK, then powers of two for the rest.
+_CHUNK = 250
+
+
+@lru_cache(maxsize=16)
+def _sqlite_multi_insert(rows: int) -> str:
+    sql, _ = _sqlite_statement()
+    head, tail = sql.split(" VALUES ", 1)
+    one, conflict = tail.split(") ", 1)
+    return f"{head} VALUES {', '.join([one + ')'] * rows)} {conflict}"
+
+
+def _chunk_sizes(n: int, chunk: int = _CHUNK) -> list[int]:
+    """`n` split into statement sizes: as many `chunk`s as fit, then powers of two."""
+    sizes = [chunk] * (n // chunk)
+    rest, bit = n % chunk, 1 << max(chunk.bit_length() - 1, 0)
+    while rest:
+        if rest >= bit:
+            sizes.append(bit)
+            rest -= bit
+        bit >>= 1
+    return sizes
+
+
+def prepare_rows(db: Database, events: Sequence[Event], now: datetime | None = None
+                 ) -> list[tuple[Any, ...]] | None:
+    """The SQLite rows of `events` in COLUMNS order (payload JSON included), or None on
+    PostgreSQL. Ingest builds them before it waits for the writer, so this Python work runs
+    while another group's inserts and fsync are under way; `now` is the receive time."""
+    if not db.is_sqlite:
+        return None
+    received = _sqlite_datetime(now or datetime.now(UTC))
+    return [_values(e, received, _sqlite_ts) for e in events]
+
+
+def _sqlite_insert(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """`rows` in a few multi-row INSERTs (see _CHUNK): few GIL round trips per batch."""
+    start = 0
+    for size in _chunk_sizes(len(rows)):
+        part = rows[start:start + size]
+        start += size
+        conn.exec_driver_sql(_sqlite_multi_insert(size), tuple(chain.from_iterable(part)))
 
 
 def _already_stored(db: Database, session: Any, ids: list[str]) -> set[str]:
@@ -100,37 +143,58 @@ def _already_stored(db: Database, session: Any, ids: list[str]) -> set[str]:
     return seen
 
 
-def insert_events(db: Database, events: Sequence[Event]) -> list[Event]:
+def insert_events(db: Database, events: Sequence[Event],
+                  rows: Sequence[tuple[Any, ...]] | None = None) -> list[Event]:
     """Store `events` in one transaction; returns those that were new (not seen before).
 
-    The transaction commits before this returns, so a caller may acknowledge them.
+    `rows`, from `prepare_rows(db, events)`, saves building them here. The transaction
+    commits before this returns, so a caller may acknowledge them.
     """
     if not events:
         return []
     now = datetime.now(UTC)
+    if db.is_sqlite and rows is None:
+        rows = prepare_rows(db, events, now)
     ids = [e.event_id for e in events]
     with db.write() as session:
         seen = _already_stored(db, session, ids)
-        fresh: dict[str, Event] = {}
-        for e in events:
-            if e.event_id not in seen and e.event_id not in fresh:
-                fresh[e.event_id] = e
-        if fresh and db.is_sqlite:
-            _sqlite_insert(session, list(fresh.values()), now)
-        elif fresh:
-            session.execute(_insert_ignoring_duplicates(db), [_row(e, now) for e in fresh.values()])
-        if fresh:
-            _count_deployments(session, list(fresh.values()), now)
-    return list(fresh.values())
+        fresh: dict[str, int] = {}  # event_id -> index of its first occurrence
+        for i, event_id in enumerate(ids):
+            if event_id not in seen and event_id not in fresh:
+                fresh[event_id] = i
+        new = [events[i] for i in fresh.values()]
+        if new and rows is not None:
+            conn = session.connection()
+            _sqlite_insert(conn, [rows[i] for i in fresh.values()])
+            _sqlite_count_deployments(conn, new, now)
+        elif new:
+            session.execute(_insert_ignoring_duplicates(db), [_row(e, now) for e in new])
+            _count_deployments(session, new, now)
+    return new
 
 
-def _count_deployments(session: Any, events: list[Event], now: datetime) -> None:
+def _tallies(events: list[Event]) -> tuple[dict[str, Counter[str]], dict[str, set[str]]]:
+    """Per deployment: events per kind, and the model versions seen."""
     per: dict[str, Counter[str]] = {}
     for (name, kind), n in Counter((e.deployment, e.kind) for e in events).items():
         per.setdefault(name, Counter())[kind] += n
     versions: dict[str, set[str]] = {}
     for name, version in {(e.deployment, e.model_version) for e in events if e.model_version}:
         versions.setdefault(name, set()).add(version)
+    return per, versions
+
+
+def _merged(counts: Any, known: Any, add: Counter[str], versions: set[str]
+            ) -> tuple[dict[str, int], list[str]]:
+    merged = Counter(counts or {})
+    merged.update(add)
+    out = list(known or [])
+    out += [v for v in sorted(versions) if v not in out]
+    return dict(merged), out
+
+
+def _count_deployments(session: Any, events: list[Event], now: datetime) -> None:
+    per, versions = _tallies(events)
     for name, counts in per.items():
         row = session.get(DeploymentRow, name, with_for_update=True)
         if row is None:
@@ -139,14 +203,34 @@ def _count_deployments(session: Any, events: list[Event], now: datetime) -> None
             session.add(row)
         row.last_seen = now
         row.event_count = (row.event_count or 0) + sum(counts.values())
-        merged = Counter(row.counts or {})
-        merged.update(counts)
-        row.counts = dict(merged)
-        known = list(row.model_versions or [])
-        for v in sorted(versions.get(name, ())):
-            if v not in known:
-                known.append(v)
-        row.model_versions = known
+        row.counts, row.model_versions = _merged(row.counts, row.model_versions, counts,
+                                                 versions.get(name, set()))
+
+
+def _sqlite_count_deployments(conn: Any, events: list[Event], now: datetime) -> None:
+    """`_count_deployments` in two statements, without the ORM (the SQLite ingest path).
+
+    JSON columns are written as SQLAlchemy's JSON type writes them (`json.dumps`)."""
+    per, versions = _tallies(events)
+    names = tuple(per)
+    found = {r[0]: r[1:] for r in conn.exec_driver_sql(
+        "SELECT name, event_count, counts, model_versions FROM deployments WHERE name IN "
+        f"({','.join('?' * len(names))})", names)}
+    stamp = _sqlite_datetime(now)
+    params: list[Any] = []
+    for name, counts in per.items():
+        count, old_counts, old_versions = found.get(name, (0, None, None))
+        merged, known = _merged(json.loads(old_counts) if old_counts else None,
+                                json.loads(old_versions) if old_versions else None,
+                                counts, versions.get(name, set()))
+        params += (name, stamp, stamp, (count or 0) + sum(counts.values()),
+                   json.dumps(merged), json.dumps(known), "{}")
+    conn.exec_driver_sql(
+        "INSERT INTO deployments (name, first_seen, last_seen, event_count, counts, "
+        "model_versions, labels) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(per))
+        + " ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, event_count = "
+        "excluded.event_count, counts = excluded.counts, model_versions = "
+        "excluded.model_versions", tuple(params))
 
 
 def _filtered(f: EventFilter, q: Select[Any] | None = None) -> Select[Any]:
@@ -187,6 +271,35 @@ def load_events(db: Database, f: EventFilter, *, limit: int = 100_000) -> list[E
     with db.session() as session:
         payloads = list(session.scalars(q))
     return [event_adapter.validate_json(p) for p in payloads]
+
+
+class StoredEvent(NamedTuple):
+    """One stored event as the store holds it: a few index columns and its JSON payload."""
+
+    event_id: str
+    kind: str
+    model_version: str | None
+    payload: str
+
+
+def load_stored(db: Database, f: EventFilter) -> list[StoredEvent]:
+    """Events matching `f` unvalidated, oldest first: for copying them out (evidence), where
+    validating each into a model and dumping it again would cost most of the time."""
+    q = _filtered(f, select(EventRow.event_id, EventRow.kind, EventRow.model_version,
+                            EventRow.payload)).order_by(EventRow.ts, EventRow.seq)
+    with db.session() as session:
+        rows = session.connection().execute(q)  # Core rows: no ORM loading per row
+        return list(map(StoredEvent._make, rows))
+
+
+def model_versions(db: Database, f: EventFilter) -> dict[str, dict[str, Any]]:
+    """version -> first_seen, last_seen and count of the events matching `f`."""
+    q = _filtered(f, select(EventRow.model_version, func.min(EventRow.ts), func.max(EventRow.ts),
+                            func.count())).where(EventRow.model_version.is_not(None))
+    with db.session() as session:
+        rows = session.execute(q.group_by(EventRow.model_version)).tuples()
+        return {v: {"first_seen": _utc(lo), "last_seen": _utc(hi), "count": n}
+                for v, lo, hi, n in rows}
 
 
 def count_events(db: Database, f: EventFilter | None = None) -> int:
