@@ -95,3 +95,9 @@ def test_scenarios_run_in_one_lane_per_deployment() -> None:
     for g in groups:
         assert len({SCENARIOS[names[i]].deployment for i in g}) == 1
         assert g == sorted(g)  # the given order holds within a lane
+
+
+def test_chaos_run_refuses_a_negative_clean_phase() -> None:
+    proc = _firebreak("chaos", "run", "feature-drift", "--clean-requests", "-5", timeout=60)
+    assert proc.returncode == 2
+    assert "--clean-requests" in proc.stderr and "0 or more" in proc.stderr
