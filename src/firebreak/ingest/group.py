@@ -1,11 +1,14 @@
 """Group commit: batches that arrive together are stored in one transaction.
 
 Each transaction ends with an fsync and writes every B-tree page it touched, so many small
-transactions cost far more per event than a few larger ones. A request thread queues its
-batch and takes the writer lock; whoever gets the lock first stores every batch queued at
-that moment in one transaction, then publishes them one by one in queue order. The others
-find their batch already done when their turn comes. Nothing is acknowledged before the
-commit, and subscribers still see batches in commit order.
+transactions cost far more per event than a few larger ones. A request thread builds its
+batch's rows (the payload JSON included) first, queues them and takes the writer lock;
+whoever gets the lock first stores every batch queued at that moment in one transaction.
+It then takes the publisher lock before letting go of the writer, and publishes the group
+one batch at a time in queue order: the next group is inserted and committed meanwhile,
+and is published only after this one (it waits for the publisher lock while it holds the
+writer, so no third group can slip in between). Nothing is acknowledged before the commit
+and the publication of its batch, and subscribers see batches in commit order.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from firebreak.events import Event
 from firebreak.store import Database
-from firebreak.store.events import insert_events
+from firebreak.store.events import insert_events, prepare_rows
 
 Publish = Callable[[list[Event]], None]
 
@@ -24,18 +28,21 @@ Publish = Callable[[list[Event]], None]
 @dataclass(eq=False)
 class _Batch:
     events: list[Event]
+    rows: list[tuple[Any, ...]] | None
     publish: Publish | None
     republish: bool
     fresh: list[Event] = field(default_factory=list)
     error: BaseException | None = None
-    done: bool = False
+    taken: bool = False  # in a group being stored (set under the writer lock)
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 class GroupCommit:
     """Stores batches, several per transaction when they wait together (see module doc)."""
 
     def __init__(self) -> None:
-        self._writer = threading.Lock()  # held while a group is stored and published
+        self._writer = threading.Lock()  # held while a group is stored
+        self._publisher = threading.Lock()  # held while a stored group is published
         self._queue_lock = threading.Lock()
         self._queue: list[_Batch] = []
 
@@ -46,33 +53,71 @@ class GroupCommit:
         `publish(out)` runs after the commit, in commit order, with the new events or, with
         `republish`, all of them (the scaled topology: consumers dedupe by id).
         """
-        batch = _Batch(events, publish, republish)
+        batch = _Batch(events, prepare_rows(db, events), publish, republish)
         with self._queue_lock:
             self._queue.append(batch)
-        with self._writer:
-            if not batch.done:
-                with self._queue_lock:
-                    group, self._queue = self._queue, []
-                _store(db, group)
+        self._writer.acquire()
+        if batch.taken:  # an earlier leader stored it and is publishing its group
+            self._writer.release()
+        else:
+            self._lead(db)
+        batch.done.wait()
         if batch.error is not None:
             raise batch.error
         return batch.fresh
 
+    def _lead(self, db: Database) -> None:
+        """Store the queue as one group, then publish it (called holding the writer)."""
+        group: list[_Batch] = []
+        try:
+            with self._queue_lock:
+                group, self._queue = self._queue, []
+            for b in group:
+                b.taken = True
+            stored = _store(db, group)
+            self._publisher.acquire()  # the previous group is published first
+        except BaseException as exc:
+            self._writer.release()
+            for b in group:
+                b.error = b.error or exc
+                b.done.set()
+            raise
+        self._writer.release()
+        try:
+            _finish(group, stored)
+        finally:
+            self._publisher.release()
 
-def _store(db: Database, group: list[_Batch]) -> None:
+
+def _store(db: Database, group: list[_Batch]) -> bool:
+    """Insert and commit `group`; False (each batch holding the error) if nothing was."""
+    events = [e for b in group for e in b.events]
+    rows: list[tuple[Any, ...]] | None = []
+    for b in group:
+        if b.rows is None or rows is None:
+            rows = None
+        else:
+            rows += b.rows
     try:
-        fresh = insert_events(db, [e for b in group for e in b.events])
+        fresh = insert_events(db, events, rows)
     except BaseException as exc:  # nothing was committed: every batch of the group fails
         for b in group:
-            b.error, b.done = exc, True
-        return
+            b.error = exc
+        return False
     new = {id(e) for e in fresh}
     for b in group:
         b.fresh = [e for e in b.events if id(e) in new]
-        out = b.events if b.republish else b.fresh
+    return True
+
+
+def _finish(group: list[_Batch], stored: bool) -> None:
+    """Publish each batch of a stored group in order, and release its request."""
+    for b in group:
         try:
-            if out and b.publish is not None:
+            out = b.events if b.republish else b.fresh
+            if stored and out and b.publish is not None:
                 b.publish(out)
         except BaseException as exc:  # stored, but this batch's request reports the failure
             b.error = exc
-        b.done = True
+        finally:
+            b.done.set()

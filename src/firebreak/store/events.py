@@ -12,7 +12,7 @@ from itertools import chain
 from typing import Any, NamedTuple, cast
 
 import orjson
-from sqlalchemy import Select, Table, bindparam, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from firebreak.events import Event, event_adapter
@@ -72,31 +72,25 @@ def _sqlite_ts(ts: datetime) -> str:
     return _sqlite_datetime(_utc(ts))
 
 
-@lru_cache(maxsize=1)
-def _sqlite_statement() -> tuple[str, Any]:
-    """(SQL with COLUMNS as positional parameters, datetime bind processor), compiled once."""
-    dialect = sqlite.dialect()
-    stmt = sqlite.insert(EVENTS_TABLE).values({k: bindparam(k) for k in COLUMNS})
-    compiled = stmt.on_conflict_do_nothing(index_elements=["event_id"]).compile(dialect=dialect)
-    assert tuple(compiled.positiontup or ()) == COLUMNS
-    return str(compiled), _sqlite_datetime
-
-
 # Rows per INSERT statement on SQLite. The sqlite3 module lets go of the GIL for each
-# sqlite3_step, and an executemany steps once per row: every row then had to win the GIL
-# back from the request threads validating other batches, so the writer spent most of its
-# time waiting. One multi-row INSERT inserts CHUNK rows in one step. A statement of n rows
-# costs about 2.4 µs per row to prepare, so only a few sizes are used (all cached by
-# sqlite3): CHUNK, then powers of two for the rest.
+# sqlite3_step, and an executemany steps once per row: under load every row had to win the
+# GIL back from the request threads validating other batches, and the writer, which holds
+# the write lock meanwhile, spent most of its time waiting (bench/ingest.py). One
+# multi-row INSERT stores _CHUNK rows in one step. Preparing a statement of n rows costs
+# about 2.4 µs per row, so only a few sizes are used, each cached by sqlite3: _CHUNK, then
+# powers of two for the rest. OR IGNORE, not ON CONFLICT DO NOTHING: a multi-row statement
+# that may abort half-way (a NOT NULL column) makes SQLite copy every page it touches into
+# a statement journal, a temporary file, which doubled the bytes written per event. The
+# rows were deduplicated in this transaction, so each statement must insert all its rows;
+# one that did not (a row ignored) raises and the transaction rolls back.
 _CHUNK = 250
 
 
 @lru_cache(maxsize=16)
 def _sqlite_multi_insert(rows: int) -> str:
-    sql, _ = _sqlite_statement()
-    head, tail = sql.split(" VALUES ", 1)
-    one, conflict = tail.split(") ", 1)
-    return f"{head} VALUES {', '.join([one + ')'] * rows)} {conflict}"
+    one = "(" + ", ".join("?" * len(COLUMNS)) + ")"
+    return (f"INSERT OR IGNORE INTO {EVENTS_TABLE.name} ({', '.join(COLUMNS)}) VALUES "
+            + ", ".join([one] * rows))
 
 
 def _chunk_sizes(n: int, chunk: int = _CHUNK) -> list[int]:
@@ -123,12 +117,15 @@ def prepare_rows(db: Database, events: Sequence[Event], now: datetime | None = N
 
 
 def _sqlite_insert(conn: Any, rows: list[tuple[Any, ...]]) -> None:
-    """`rows` in a few multi-row INSERTs (see _CHUNK): few GIL round trips per batch."""
+    """New `rows` in a few multi-row INSERTs (see _CHUNK): few GIL round trips per batch."""
     start = 0
     for size in _chunk_sizes(len(rows)):
         part = rows[start:start + size]
         start += size
-        conn.exec_driver_sql(_sqlite_multi_insert(size), tuple(chain.from_iterable(part)))
+        done = conn.exec_driver_sql(_sqlite_multi_insert(size), tuple(chain.from_iterable(part)))
+        if done.rowcount != size:
+            raise RuntimeError(f"events: {size - done.rowcount} of {size} rows were not "
+                               "stored (a duplicate event_id or a missing value); rolled back")
 
 
 def _already_stored(db: Database, session: Any, ids: list[str]) -> set[str]:

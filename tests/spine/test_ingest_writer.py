@@ -1,0 +1,121 @@
+"""The SQLite writer of the ingest path: multi-row inserts of every size, deployment counts
+without the ORM, a refused row rolls the transaction back, and a group is published while
+the next one commits, still in commit order."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from firebreak.events import Event, LLMCall
+from firebreak.ingest.group import GroupCommit
+from firebreak.store import Database, open_database
+from firebreak.store.events import (
+    EventFilter,
+    _chunk_sizes,
+    _sqlite_insert,
+    count_events,
+    insert_events,
+    list_deployments,
+    prepare_rows,
+    query_events,
+)
+from firebreak.store.models import DeploymentRow
+
+
+@pytest.fixture
+def lite(tmp_path: object) -> Database:
+    db = open_database(f"sqlite:///{tmp_path}/w.db")
+    yield db  # type: ignore[misc]
+    db.dispose()
+
+
+def _calls(n: int, prefix: str, deployments: int = 3) -> list[Event]:
+    return [LLMCall(event_id=f"{prefix}{i}", deployment=f"bot-{i % deployments}",
+                    model_version=f"v{i % 2}", user_id=f"u{i}", response=f"r{i}",
+                    ts=datetime(2026, 3, 1, 12, 0, i % 60, tzinfo=UTC))
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [1, 7, 250, 251, 999])
+def test_every_batch_size_is_stored_whole_once(lite: Database, n: int) -> None:
+    assert sum(_chunk_sizes(n)) == n
+    events = _calls(n, f"s{n}-")
+    assert len(insert_events(lite, events, prepare_rows(lite, events))) == n
+    assert insert_events(lite, events) == []  # resent: all duplicates
+    stored, _ = query_events(lite, EventFilter(), limit=1000)
+    assert [e["event_id"] for e in stored] == [e.event_id for e in events]
+    assert stored[-1] == orjson.loads(events[-1].model_dump_json(exclude_none=True))
+
+
+def test_duplicates_inside_one_group_keep_the_first(lite: Database) -> None:
+    events = _calls(5, "d")
+    twin = events[2].model_copy(update={"response": "second copy"})
+    fresh = insert_events(lite, [*events, twin])
+    assert fresh == events
+    stored, _ = query_events(lite, EventFilter(), limit=10)
+    assert stored[2]["response"] == "r2"
+
+
+def test_deployment_counts_merge_and_keep_labels_and_first_seen(lite: Database) -> None:
+    first = _calls(10, "a")
+    insert_events(lite, first)
+    with lite.write() as session:
+        row = session.get(DeploymentRow, "bot-0")
+        assert row is not None
+        row.labels = {"team": "support"}
+        seen_first = row.first_seen
+    second = _calls(7, "b", deployments=2) + [
+        LLMCall(event_id="c1", deployment="bot-9", model_version="v7")]
+    insert_events(lite, second)
+    rows = {d["name"]: d for d in list_deployments(lite)}
+    expected = Counter(e.deployment for e in first + second)
+    assert {name: d["event_count"] for name, d in rows.items()} == dict(expected)
+    assert rows["bot-0"]["counts"] == {"llm.call": expected["bot-0"]}
+    assert rows["bot-0"]["labels"] == {"team": "support"}
+    assert rows["bot-0"]["first_seen"] == seen_first
+    assert rows["bot-0"]["model_versions"] == ["v0", "v1"]
+    assert rows["bot-9"]["model_versions"] == ["v7"]
+
+
+def test_a_row_sqlite_would_not_store_rolls_back_the_transaction(lite: Database) -> None:
+    events = _calls(3, "n")
+    rows = prepare_rows(lite, events)
+    assert rows is not None
+    broken = [*rows[:2], rows[2][:-1] + (None,)]  # payload is NOT NULL; 3 rows = 2 + 1
+    with pytest.raises(RuntimeError, match="1 of 1 rows were not stored"), lite.write() as s:
+        _sqlite_insert(s.connection(), broken)
+    assert count_events(lite) == 0
+
+
+def test_next_group_commits_while_the_previous_one_is_published(lite: Database) -> None:
+    commits = GroupCommit()
+    published: list[str] = []
+    first_publishing, release_first = threading.Event(), threading.Event()
+
+    def publish(events: list[Event]) -> None:
+        if events[0].event_id.startswith("p0-"):
+            first_publishing.set()
+            assert release_first.wait(10)
+        published.extend(e.event_id for e in events)
+
+    batches = [_calls(20, f"p{k}-") for k in range(2)]
+    threads = [threading.Thread(target=commits.write, args=(lite, b), kwargs={"publish": publish})
+               for b in batches]
+    threads[0].start()
+    assert first_publishing.wait(10)
+    threads[1].start()
+    deadline = time.monotonic() + 10
+    while count_events(lite) < 40 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert count_events(lite) == 40  # the second batch is committed ...
+    assert published == []  # ... but not published before the first
+    release_first.set()
+    for t in threads:
+        t.join(10)
+    assert published == [e.event_id for b in batches for e in b]
