@@ -1,6 +1,6 @@
-"""The SQLite writer of the ingest path: multi-row inserts of every size, deployment counts
-without the ORM, a refused row rolls the transaction back, and a group is published while
-the next one commits, still in commit order."""
+"""The ingest hot path: the SQLite writer (multi-row inserts of every size, deployment counts
+without the ORM, a refused row rolls the transaction back, a group is published while the
+next one commits, still in commit order) and the cheaper redaction checks."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from firebreak.config import Settings
 from firebreak.events import Event, LLMCall
 from firebreak.ingest.group import GroupCommit
+from firebreak.ingest.redact import _SEVEN_DIGITS, HASHED, Redactor, _may_hold_seven_digits
 from firebreak.store import Database, open_database
 from firebreak.store.events import (
     EventFilter,
@@ -119,3 +123,18 @@ def test_next_group_commits_while_the_previous_one_is_published(lite: Database) 
     for t in threads:
         t.join(10)
     assert published == [e.event_id for b in batches for e in b]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789 ().+-a\u0663\u00e9", max_size=40))
+def test_digit_precheck_never_hides_a_number(text: str) -> None:
+    if _SEVEN_DIGITS.search(text):
+        assert _may_hold_seven_digits(text)
+
+
+def test_pseudonyms_are_stable_and_hashed_ids_pass_through() -> None:
+    redactor = Redactor(Settings().redaction)
+    first = redactor.hash_id("user-1")
+    assert first is not None and HASHED.match(first)
+    assert redactor.hash_id("user-1") == first == Redactor(Settings().redaction).hash_id("user-1")
+    assert redactor.hash_id(first) == first and redactor.hash_id(None) is None

@@ -64,12 +64,16 @@ def _insert_ignoring_duplicates(db: Database) -> Any:
 
 
 def _sqlite_datetime(value: datetime) -> str:
-    """SQLAlchemy's SQLite DATETIME text ('2026-01-01 10:00:00.000000'), in C not Python."""
-    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    """SQLAlchemy's SQLite DATETIME text ('2026-01-01 10:00:00.000000'), in C not Python:
+    the wall-clock digits, any offset dropped (they are the first 26 characters)."""
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _sqlite_ts(ts: datetime) -> str:
-    return _sqlite_datetime(_utc(ts))
+    """`_sqlite_datetime(_utc(ts))` with one call fewer per event (the ingest hot path)."""
+    if ts.utcoffset():  # None (naive) or zero: the digits are UTC already
+        ts = ts.astimezone(UTC)
+    return ts.isoformat(" ", "microseconds")[:26]
 
 
 # Rows per INSERT statement on SQLite. The sqlite3 module lets go of the GIL for each
