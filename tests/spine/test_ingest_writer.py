@@ -138,3 +138,28 @@ def test_pseudonyms_are_stable_and_hashed_ids_pass_through() -> None:
     assert first is not None and HASHED.match(first)
     assert redactor.hash_id("user-1") == first == Redactor(Settings().redaction).hash_id("user-1")
     assert redactor.hash_id(first) == first and redactor.hash_id(None) is None
+
+
+def test_rows_hold_what_the_models_dump_for_every_kind() -> None:
+    from firebreak.events import EVENT_KINDS, event_adapter
+    from firebreak.store.events import COLUMNS, _sqlite_ts, _values
+
+    samples = {
+        "llm.call": {"user_id": "u", "request_id": "r", "session_id": "s", "api_key_id": "k",
+                     "messages": [{"role": "user", "content": "é"}], "model_version": "v"},
+        "prediction": {"features": {"x": 1.0}, "output": 1, "user_id": "u", "request_id": "r"},
+        "label": {"prediction_id": "p", "label": 1},
+        "rag.document": {"doc_id": "d", "source": "s", "text": "t"},
+        "training.batch": {"rows": [{"x": 1}]},
+        "metric": {"name": "auc", "value": 0.9, "ts": "2026-03-01T12:00:00+02:00"},
+        "alert": {"name": "a", "labels": {"sev": "high"}},
+    }
+    assert set(samples) == set(EVENT_KINDS)
+    for kind, extra in samples.items():
+        event = event_adapter.validate_python({"kind": kind, "deployment": "d", **extra})
+        row = dict(zip(COLUMNS, _values(event, "now", _sqlite_ts), strict=True))
+        assert row["payload"] == event.model_dump_json(exclude_none=True)
+        for column in ("request_id", "user_id", "session_id", "api_key_id", "model_version"):
+            assert row[column] == getattr(event, column, None)
+        assert (row["event_id"], row["kind"]) == (event.event_id, event.kind)
+        assert row["ts"] == _sqlite_ts(event.ts)

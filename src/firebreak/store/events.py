@@ -46,11 +46,15 @@ COLUMNS = ("event_id", "ts", "received_at", "deployment", "kind", "model_version
 
 def _values(event: Event, now: Any, ts: Callable[[datetime], Any] = _utc) -> tuple[Any, ...]:
     """One row in COLUMNS order; `now` is the receive time (already converted if need be)
-    and `ts` converts the event's time for the driver."""
-    return (event.event_id, ts(event.ts), now, event.deployment, event.kind,
-            event.model_version, getattr(event, "request_id", None),
-            getattr(event, "user_id", None), getattr(event, "session_id", None),
-            getattr(event, "api_key_id", None), event.model_dump_json(exclude_none=True))
+    and `ts` converts the event's time for the driver.
+
+    Read from the model's __dict__ (a kind without request_id, say, has no such key) and
+    serialised by its pydantic-core serializer directly: what `model_dump_json(exclude_none=
+    True)` returns, without its keyword plumbing (a third of its cost per event)."""
+    f = event.__dict__
+    return (f["event_id"], ts(f["ts"]), now, f["deployment"], f["kind"], f["model_version"],
+            f.get("request_id"), f.get("user_id"), f.get("session_id"), f.get("api_key_id"),
+            event.__pydantic_serializer__.to_json(event, exclude_none=True).decode())
 
 
 def _row(event: Event, now: datetime) -> dict[str, Any]:
