@@ -51,10 +51,19 @@ class Verdict(_Model):
     doc_id: str | None = None
     source: str | None = None
     action: Literal["allow", "monitor", "block", "redact"] = "allow"
+    strict_only: bool = Field(False, description="flagged only because strict mode lowered "
+                              "the scanner's threshold")
 
     @property
     def flagged(self) -> bool:
         return self.label not in ("clean", "allow", "benign")
+
+    @property
+    def counted(self) -> bool:
+        """Flagged at the scanner's own threshold: what detectors count. Strict mode is a
+        containment; were its extra flags counted, containment would raise the very rates
+        it is judged by (and look like a new attack on the clean traffic it blocks)."""
+        return self.flagged and not self.strict_only
 
 
 class Message(_Model):

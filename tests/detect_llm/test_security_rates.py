@@ -88,3 +88,26 @@ def test_canary_leak_fires_on_leaks_only(texts) -> None:  # type: ignore[no-unty
                              for i, t in enumerate(texts["benign"][:3])]
     (sig,) = CanaryLeak().detect(context(window("support-bot", leaking, [VerdictAggregate], 2), ref)) or []
     assert sig.category == "system_prompt_leak" and len(sig.evidence_event_ids) == 3
+
+
+def test_strict_mode_containment_does_not_read_as_a_new_attack(texts) -> None:  # type: ignore[no-untyped-def]
+    """Strict mode lowers thresholds, so it flags (and blocks) many clean texts; detectors
+    count verdicts at the scanners' own thresholds, so the rate they judge is unchanged."""
+    from firebreak.scan import ScanContext, scan_all
+
+    rng = random.Random(9)
+    aggs = [VerdictAggregate]
+    reference = merge([window("support-bot", _traffic(texts, i, rng, None), aggs, i)
+                       for i in range(4)])
+    strict_calls = []
+    for i, text in enumerate(rng.choices(texts["benign"], k=RATE * SECONDS)):
+        verdicts = scan_all(text, ScanContext(target="input", strict=True, mode="block"))
+        strict_calls.append(LLMCall(event_id=f"s{i}", deployment="support-bot", response="ok",
+                                    messages=[Message(role="user", content=text)],
+                                    api_key_id=f"key-{i % 40}", verdicts=verdicts))
+    extra = [v for c in strict_calls for v in c.verdicts if v.flagged and v.strict_only]
+    assert len(extra) >= 20, "strict mode should flag clean texts the normal threshold passes"
+    assert all(v.action == "block" and not v.counted for v in extra)
+    w = window("support-bot", strict_calls, aggs, 50)
+    for detector in (InjectionRate(), JailbreakRate()):
+        assert detector.detect(context(w, reference)) in (None, [])

@@ -75,6 +75,25 @@ def test_related_categories_join_unrelated_open_another(db: Database, clock: Fak
     assert inj.taxonomy["owasp"] == ["LLM01:2025"] and "MANAGE" in inj.taxonomy["nist_functions"]
 
 
+def test_a_diagnosis_reclassifies_a_symptom_incident(db: Database, clock: FakeClock) -> None:
+    pipe, _ = make(db, clock, settings_for(db.url))
+    pipe.observe(from_signal(signal(category="performance_degradation", ts=clock())))
+    clock.advance(5)
+    changes = pipe.observe(from_signal(signal(category="hallucination", ts=clock())))
+    [inc] = list_incidents(db)
+    assert [c["change"] for c in changes] == ["category"]
+    assert inc.category == "hallucination" and inc.taxonomy["owasp"] == ["LLM09:2025"]
+    assert inc.title.startswith("Hallucination on bot")
+    assert inc.labels["categories"] == ["performance_degradation", "hallucination"]
+    assert any("re-classified as hallucination (was performance_degradation)" in t.message
+               for t in timeline(db, inc.id))
+    # A symptom joining a diagnosis does not undo it.
+    clock.advance(5)
+    assert pipe.observe(from_signal(signal(category="data_drift", ts=clock()))) == []
+    [inc] = list_incidents(db)
+    assert inc.category == "hallucination"
+
+
 def test_outside_the_window_opens_a_new_incident(db: Database, clock: FakeClock) -> None:
     settings = settings_for(db.url, incidents={"correlation_window_seconds": 600})
     pipe, _ = make(db, clock, settings)

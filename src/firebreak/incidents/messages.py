@@ -15,6 +15,7 @@ FORMS = ("engineering", "executive")
 UPDATE_CADENCE = {"SEV1": timedelta(minutes=30), "SEV2": timedelta(hours=1),
                   "SEV3": timedelta(hours=4), "SEV4": timedelta(hours=24)}
 EVENT_WORDS = {"opened": "opened", "update": "updated", "severity": "re-graded",
+               "category": "re-classified",
                "status": "changed status", "resolved": "resolved", "reopened": "reopened",
                "acknowledged": "acknowledged", "approval": "needs approval"}
 

@@ -135,8 +135,8 @@ class Pipeline:
             lifecycle.reopen(self.db, incident_id, actor="firebreak", now=now,
                              reason=f"alert {obs.name} fired again")
             changes.append({"incident_id": incident_id, "change": "reopened"})
-        else:
-            self._note_category(incident_id, obs, now)
+        elif self._note_category(incident_id, obs, now):
+            changes.append({"incident_id": incident_id, "change": "category"})
         return incident_id
 
     def _open(self, obs: Observation, now: datetime, incident_id: str) -> Incident:
@@ -161,14 +161,33 @@ class Pipeline:
         metrics.incidents.labels(obs.category, severity).inc()
         return inc
 
-    def _note_category(self, incident_id: str, obs: Observation, now: datetime) -> None:
+    def _note_category(self, incident_id: str, obs: Observation, now: datetime) -> bool:
+        """Record a related category joining; True when it re-classifies the incident.
+
+        A symptom (answer lengths drifted: performance_degradation) often fires a window
+        before its diagnosis (ungrounded answers: hallucination). When the diagnosis joins an
+        incident opened as the symptom, the incident takes the diagnosis's category, so the
+        playbook for the cause runs and the report names it.
+        """
         inc = get_incident(self.db, incident_id)
         cats = list(inc.labels.get("categories", [inc.category]))
         if obs.category in cats:
-            return
+            return False
+        labels = {**inc.labels, "categories": [*cats, obs.category]}
+        table = categories()
+        old, new = table.get(inc.category), table.get(obs.category)
+        if old is None or new is None or not old.generic or new.generic:
+            update_incident(self.db, incident_id, actor="firebreak", kind="correlate", now=now,
+                            message=f"related {obs.category} alert {obs.name} joined",
+                            labels=labels)
+            return False
+        title = f"{new.title} on {inc.deployment}"
         update_incident(self.db, incident_id, actor="firebreak", kind="correlate", now=now,
-                        message=f"related {obs.category} alert {obs.name} joined",
-                        labels={**inc.labels, "categories": [*cats, obs.category]})
+                        message=f"re-classified as {obs.category} (was {inc.category}): "
+                                f"alert {obs.name} names the cause",
+                        labels=labels, category=obs.category, taxonomy=new.tags(),
+                        title=f"{title}: {obs.message}" if obs.message else title)
+        return True
 
     def _alert_timeline(self, alert: AlertRow, obs: Observation, incident_id: str,
                         transition: str, now: datetime) -> None:

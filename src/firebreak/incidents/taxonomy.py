@@ -24,6 +24,7 @@ class Category(BaseModel):
     kind: Literal["security", "quality", "availability"]
     family: str
     reversible: bool
+    generic: bool = False  # a symptom a more specific category of its family explains
     owasp: list[str]
     atlas: list[str]
     nist: list[str]

@@ -78,7 +78,7 @@ class Engine:
 
     async def on_change(self, incident_id: str, change: str) -> None:
         """React to an incidents-topic message."""
-        if change in ("opened", "severity", "reopened", "status"):
+        if change in ("opened", "severity", "category", "reopened", "status"):
             await self.start_for(incident_id)
         if change == "resolved":
             for run_id in await asyncio.to_thread(self.resolve, incident_id):

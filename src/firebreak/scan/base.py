@@ -37,8 +37,12 @@ class ScanContext:
 
     def threshold(self, scanner: str, default: float) -> float:
         """The flag threshold for `scanner`, halved-ish in strict mode."""
-        value = self.thresholds.get(scanner, default)
+        value = self.base_threshold(scanner, default)
         return value * STRICT_FACTOR if self.strict else value
+
+    def base_threshold(self, scanner: str, default: float) -> float:
+        """The flag threshold for `scanner` outside strict mode."""
+        return self.thresholds.get(scanner, default)
 
 
 STRICT_FACTOR = 0.6
@@ -56,13 +60,21 @@ class Scanner(Protocol):
 
 
 def verdict(scanner: str, context: ScanContext, *, score: float, label: str,
-            spans: list[Span] | None = None, reason: str = "") -> Verdict:
-    """Build a Verdict with the action the context's mode implies for a flagged text."""
+            spans: list[Span] | None = None, reason: str = "",
+            threshold: float | None = None) -> Verdict:
+    """Build a Verdict with the action the context's mode implies for a flagged text.
+
+    `threshold` is the scanner's own flag threshold (before strict mode lowers it): a text
+    flagged only below it is marked `strict_only`, which detectors do not count.
+    """
     flagged = label not in ("clean", "allow", "benign")
     action = ("block" if context.strict else context.mode) if flagged else "allow"
+    strict_only = (flagged and context.strict and threshold is not None
+                   and score < context.base_threshold(scanner, threshold))
     return Verdict(scanner=scanner, score=round(min(max(score, 0.0), 1.0), 4), label=label,
                    spans=spans or [], reason=reason, target=context.target,
-                   doc_id=context.doc_id, source=context.source, action=action)
+                   doc_id=context.doc_id, source=context.source, action=action,
+                   strict_only=strict_only)
 
 
 def clean(scanner: str, context: ScanContext, score: float = 0.0) -> Verdict:

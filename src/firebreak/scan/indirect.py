@@ -77,7 +77,7 @@ class IndirectInjectionScanner:
         return verdict(self.name, context, score=hits[0][0], label="indirect_injection",
                        spans=[h[1] for h in hits[:5]],
                        reason=f"{len(hits)} sentence(s) addressed to the model{where}: "
-                              f"{hits[0][2]}")
+                              f"{hits[0][2]}", threshold=self.default_threshold)
 
 
 def _stray_lines(text: str) -> list[tuple[float, Span, str]]:

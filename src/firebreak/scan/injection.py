@@ -106,4 +106,4 @@ class InjectionScanner:
         if view.note:
             reason += f" in the {view.note} text"
         return verdict(self.name, context, score=prob, label=label, spans=spans,
-                       reason=f"{reason} (p={prob:.2f})")
+                       reason=f"{reason} (p={prob:.2f})", threshold=self.threshold)

@@ -107,7 +107,7 @@ class VerdictAggregate(_TallyAggregate):
     keyed: ClassVar[tuple[str, ...]] = ("api_key", "user", "client_ip", "source", "doc")
 
     def fold(self, e: Any) -> bool:
-        labels = {v.label for v in e.verdicts if v.flagged}
+        labels = {v.label for v in e.verdicts if v.counted}
         for label in labels:
             self.tally.add(label, e.event_id)
             for key, value in (("api_key", e.api_key_id), ("user", e.user_id),
@@ -115,9 +115,9 @@ class VerdictAggregate(_TallyAggregate):
                 if value:
                     self.by[key][f"{label}|{value}"] += 1
         for v in e.verdicts:
-            if v.flagged and v.source:
+            if v.counted and v.source:
                 self.by["source"][f"{v.label}|{v.source}"] += 1
-            if v.flagged and v.doc_id:
+            if v.counted and v.doc_id:
                 self.by["doc"][f"{v.label}|{v.doc_id}"] += 1
         return True
 
@@ -154,7 +154,7 @@ class QualityAggregate(_TallyAggregate):
             self.tally.add("truncated", e.event_id)
         if toxic_terms(answer):
             self.tally.add("toxic", e.event_id)
-        if any(v.flagged and v.target == "output" and v.label in ("pii", "secret")
+        if any(v.counted and v.target == "output" and v.label in ("pii", "secret")
                for v in e.verdicts):
             self.tally.add("pii", e.event_id)
         return True
@@ -239,5 +239,5 @@ def _risky_arguments(arguments: Any) -> bool:
     if len(text) < 12:
         return False
     verdicts = scan_all(text[:4000], ScanContext(target="tool"))
-    return any(v.flagged and v.label in ("injection", "jailbreak", "indirect_injection", "secret")
+    return any(v.counted and v.label in ("injection", "jailbreak", "indirect_injection", "secret")
                for v in verdicts)

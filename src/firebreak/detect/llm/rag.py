@@ -63,7 +63,7 @@ class RagAggregate:
             sig = shingles(e.text)
             verdicts = scan_all(e.text[:20_000], ScanContext(target="chunk", doc_id=e.doc_id,
                                                               source=e.source))
-            if any(v.flagged and v.label in ("indirect_injection", "injection", "jailbreak")
+            if any(v.counted and v.label in ("indirect_injection", "injection", "jailbreak")
                    for v in verdicts):
                 self.tally.add("flagged", e.event_id)
                 self.flagged_sources[e.source] += 1
