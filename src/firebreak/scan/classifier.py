@@ -1,6 +1,8 @@
 """The injection classifier: sublinear TF-IDF over hashed char n-grams, word uni/bi-grams
-and heuristic pattern hits, scored by a logistic regression. The weights ship as a small
-`.npz` of plain arrays (no pickle).
+and heuristic pattern hits, scored by a logistic regression or by a small "wide and deep"
+network (the same linear part plus a bag of hashed-feature embeddings and a two-layer
+perceptron, trained with torch by scan/train_injection.py, scored here with numpy). The
+weights ship as a small `.npz` of plain arrays (no pickle).
 
 `features()` is shared by training (scan/train_injection.py) and scoring, so the two can
 never disagree. Hashing runs in numpy, so a text costs tens of microseconds, not
@@ -181,6 +183,34 @@ class LinearModel:
         return self.assess(text)[0]
 
 
+class MLPModel(LinearModel):
+    """The linear model plus a deep part: the same TF-IDF weights pool a 16-dim embedding
+    per feature bucket (buckets share rows: the embedding table has 2**emb_bits rows), then
+    ReLU, a hidden layer, ReLU and one output added to the linear logit. Explanations use
+    the linear part's contributions."""
+
+    def __init__(self, idf: np.ndarray, coef: np.ndarray, intercept: float,
+                 params: FeatureParams, threshold: float, meta: dict[str, Any],
+                 emb: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray) -> None:
+        super().__init__(idf, coef, intercept, params, threshold, meta)
+        self.emb, self.w1, self.b1, self.w2 = emb, w1, b1, w2
+        self.shift = np.int64(params.bits - int(np.log2(len(emb))))
+
+    def assess(self, text: str, hits: list[str] | None = None,
+               unmasked: bool = False) -> tuple[float, np.ndarray, np.ndarray]:
+        idx, counts = features(text, self.params, hits, unmasked)
+        v = (1.0 + np.log(counts)) * self.idf[idx]
+        norm = float(np.sqrt(v @ v))
+        if not norm:
+            return float(1.0 / (1.0 + np.exp(-self.intercept))), idx, v * 0.0
+        v /= norm
+        contrib = v * self.coef[idx]
+        h = np.maximum(v @ self.emb[idx >> self.shift], 0.0)
+        deep = float(np.maximum(h @ self.w1 + self.b1, 0.0) @ self.w2)
+        z = self.intercept + float(contrib.sum()) + deep
+        return float(1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))), idx, contrib
+
+
 def top_buckets(idx: np.ndarray, contrib: np.ndarray, top: int = 5) -> set[int]:
     """The feature buckets that pushed the score up most (for explanations)."""
     order = np.argsort(contrib)[::-1][:top]
@@ -199,13 +229,19 @@ def word_spans(text: str, buckets: set[int], p: FeatureParams,
 
 
 def save(path: Path, idf: np.ndarray, coef: np.ndarray, intercept: float,
-         params: FeatureParams, threshold: float, meta: dict[str, Any]) -> None:
-    """Write the artifact: kept buckets, their idf and weight, and a JSON header."""
+         params: FeatureParams, threshold: float, meta: dict[str, Any],
+         deep: dict[str, np.ndarray] | None = None) -> None:
+    """Write the artifact: kept buckets, their idf and weight, and a JSON header; with
+    `deep` (arrays emb, w1, b1, w2) also the deep part of an MLPModel."""
     keep = np.flatnonzero(idf)
     header = {"params": {**asdict(params), "char_n": list(params.char_n)},
               "intercept": intercept, "threshold": threshold, "meta": meta}
+    extra = {} if deep is None else {
+        "emb": deep["emb"].astype(np.float16), "w1": deep["w1"].astype(np.float32),
+        "b1": deep["b1"].astype(np.float32), "w2": deep["w2"].astype(np.float32)}
     np.savez_compressed(path, index=keep.astype(np.int32), idf=idf[keep].astype(np.float32),
-                        coef=coef[keep].astype(np.float32), header=np.array(json.dumps(header)))
+                        coef=coef[keep].astype(np.float32), header=np.array(json.dumps(header)),
+                        **extra)
 
 
 @lru_cache(maxsize=4)
@@ -214,10 +250,15 @@ def load(path: Path = ARTIFACT) -> LinearModel:
     with np.load(path, allow_pickle=False) as data:
         header = json.loads(str(data["header"]))
         index, idf_kept, coef_kept = data["index"], data["idf"], data["coef"]
+        deep = ({k: data[k].astype(np.float64) for k in ("emb", "w1", "b1", "w2")}
+                if "emb" in data.files else None)
     raw = header["params"]
     params = FeatureParams(**{**raw, "char_n": tuple(raw["char_n"])})
     idf = np.zeros(1 << params.bits, dtype=np.float64)
     coef = np.zeros(1 << params.bits, dtype=np.float64)
     idf[index], coef[index] = idf_kept, coef_kept
-    return LinearModel(idf, coef, float(header["intercept"]), params,
-                       float(header["threshold"]), header.get("meta", {}))
+    args = (idf, coef, float(header["intercept"]), params, float(header["threshold"]),
+            header.get("meta", {}))
+    if deep is not None:
+        return MLPModel(*args, deep["emb"], deep["w1"], deep["b1"], deep["w2"])
+    return LinearModel(*args)
