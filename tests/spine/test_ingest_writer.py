@@ -163,3 +163,29 @@ def test_rows_hold_what_the_models_dump_for_every_kind() -> None:
             assert row[column] == getattr(event, column, None)
         assert (row["event_id"], row["kind"]) == (event.event_id, event.kind)
         assert row["ts"] == _sqlite_ts(event.ts)
+
+
+def test_sqlite_fast_path_and_orm_path_store_the_same(tmp_path: object,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ORM branch (PostgreSQL's) and the SQLite branch share the tallies and the merge."""
+    import firebreak.store.events as store_events
+
+    batches = [_calls(30, "x", deployments=4), _calls(10, "y", deployments=2),
+               _calls(30, "x", deployments=4)[:5]]  # a resend: duplicates
+    dumps = []
+    for name, orm in (("fast", False), ("orm", True)):
+        db = open_database(f"sqlite:///{tmp_path}/{name}.db")
+        if orm:
+            monkeypatch.setattr(store_events, "prepare_rows", lambda *a, **k: None)
+            monkeypatch.setattr(store_events, "_sqlite_insert", None)  # must not be used
+        try:
+            fresh = [len(insert_events(db, b)) for b in batches]
+            events, _ = query_events(db, EventFilter(), limit=100)
+            deployments = [{k: v for k, v in d.items() if k not in ("first_seen", "last_seen")}
+                           for d in list_deployments(db)]
+            dumps.append((fresh, [e["event_id"] for e in events], deployments))
+        finally:
+            monkeypatch.undo()
+            db.dispose()
+    assert dumps[0] == dumps[1]
+    assert dumps[0][0] == [30, 10, 0]
