@@ -46,13 +46,13 @@ def _calls(n: int, prefix: str, deployments: int = 3) -> list[Event]:
             for i in range(n)]
 
 
-@pytest.mark.parametrize("n", [1, 7, 250, 251, 999])
+@pytest.mark.parametrize("n", [1, 7, 499, 500, 501, 1999])
 def test_every_batch_size_is_stored_whole_once(lite: Database, n: int) -> None:
     assert sum(_chunk_sizes(n)) == n
     events = _calls(n, f"s{n}-")
     assert len(insert_events(lite, events, prepare_rows(lite, events))) == n
     assert insert_events(lite, events) == []  # resent: all duplicates
-    stored, _ = query_events(lite, EventFilter(), limit=1000)
+    stored, _ = query_events(lite, EventFilter(), limit=n)
     assert [e["event_id"] for e in stored] == [e.event_id for e in events]
     assert stored[-1] == orjson.loads(events[-1].model_dump_json(exclude_none=True))
 
@@ -91,8 +91,8 @@ def test_a_row_sqlite_would_not_store_rolls_back_the_transaction(lite: Database)
     events = _calls(3, "n")
     rows = prepare_rows(lite, events)
     assert rows is not None
-    broken = [*rows[:2], rows[2][:-1] + (None,)]  # payload is NOT NULL; 3 rows = 2 + 1
-    with pytest.raises(RuntimeError, match="1 of 1 rows were not stored"), lite.write() as s:
+    broken = [*rows[:2], rows[2][:-1] + (None,)]  # payload is NOT NULL
+    with pytest.raises(RuntimeError, match="1 of 3 rows were not stored"), lite.write() as s:
         _sqlite_insert(s.connection(), broken)
     assert count_events(lite) == 0
 

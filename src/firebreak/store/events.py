@@ -81,20 +81,22 @@ def _sqlite_ts(ts: datetime) -> str:
 
 
 # Rows per INSERT statement on SQLite. The sqlite3 module lets go of the GIL for each
-# sqlite3_step, and an executemany steps once per row: under load every row had to win the
-# GIL back from the request threads validating other batches, and the writer, which holds
-# the write lock meanwhile, spent most of its time waiting (bench/ingest.py). One
-# multi-row INSERT stores _CHUNK rows in one step. Preparing a statement of n rows costs
-# about 2.4 µs per row, so only a few sizes are used, each cached by sqlite3: _CHUNK, then
-# powers of two for the rest. OR IGNORE, not ON CONFLICT DO NOTHING: a multi-row statement
-# that may abort half-way (a NOT NULL column) makes SQLite copy every page it touches into
-# a statement journal, a temporary file, which doubled the bytes written per event. The
-# rows were deduplicated in this transaction, so each statement must insert all its rows;
-# one that did not (a row ignored) raises and the transaction rolls back.
-_CHUNK = 250
+# sqlite3_step, and the writer, which holds the write lock, has to win the GIL back each
+# time from the request threads validating other batches (a wait of up to the 5 ms switch
+# interval, longer while pydantic-core validates a whole body in one call). An executemany
+# steps once per row; one multi-row INSERT stores _CHUNK rows in one step, and the rest of
+# a group goes in one more statement of its exact size. Preparing a statement costs about
+# 2.4 µs per row, so sizes are cached (sqlite3 keeps 128 statements per connection;
+# batches of one client mostly have one size). OR IGNORE, not ON CONFLICT DO NOTHING: a
+# multi-row statement that may abort half-way (a NOT NULL column) makes SQLite copy every
+# page it touches into a statement journal, a temporary file, which doubled the bytes
+# written per event. The rows were deduplicated just before, under the write lock, so each
+# statement must insert all its rows; one that did not (a row ignored) raises and the
+# transaction rolls back.
+_CHUNK = 500
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
 def _sqlite_multi_insert(rows: int) -> str:
     one = "(" + ", ".join("?" * len(COLUMNS)) + ")"
     return (f"INSERT OR IGNORE INTO {EVENTS_TABLE.name} ({', '.join(COLUMNS)}) VALUES "
@@ -102,15 +104,8 @@ def _sqlite_multi_insert(rows: int) -> str:
 
 
 def _chunk_sizes(n: int, chunk: int = _CHUNK) -> list[int]:
-    """`n` split into statement sizes: as many `chunk`s as fit, then powers of two."""
-    sizes = [chunk] * (n // chunk)
-    rest, bit = n % chunk, 1 << max(chunk.bit_length() - 1, 0)
-    while rest:
-        if rest >= bit:
-            sizes.append(bit)
-            rest -= bit
-        bit >>= 1
-    return sizes
+    """`n` split into statement sizes: as many `chunk`s as fit, then the rest."""
+    return [chunk] * (n // chunk) + ([n % chunk] if n % chunk else [])
 
 
 def prepare_rows(db: Database, events: Sequence[Event], now: datetime | None = None
@@ -215,19 +210,21 @@ def _count_deployments(session: Any, events: list[Event], now: datetime) -> None
 def _sqlite_count_deployments(conn: Any, events: list[Event], now: datetime) -> None:
     """`_count_deployments` in two statements, without the ORM (the SQLite ingest path).
 
-    JSON columns are written as SQLAlchemy's JSON type writes them (`json.dumps`)."""
+    The current rows come back as one JSON array in one row: each row fetched is one more
+    sqlite3_step, and so one more wait for the GIL (see _CHUNK). JSON columns are written
+    as SQLAlchemy's JSON type writes them (`json.dumps`)."""
     per, versions = _tallies(events)
     names = tuple(per)
-    found = {r[0]: r[1:] for r in conn.exec_driver_sql(
-        "SELECT name, event_count, counts, model_versions FROM deployments WHERE name IN "
-        f"({','.join('?' * len(names))})", names)}
+    (found_json,) = conn.exec_driver_sql(
+        "SELECT json_group_array(json_array(name, event_count, json(counts), "
+        "json(model_versions))) FROM deployments WHERE name IN "
+        f"({','.join('?' * len(names))})", names).one()
+    found = {r[0]: r[1:] for r in json.loads(found_json)}
     stamp = _sqlite_datetime(now)
     params: list[Any] = []
     for name, counts in per.items():
         count, old_counts, old_versions = found.get(name, (0, None, None))
-        merged, known = _merged(json.loads(old_counts) if old_counts else None,
-                                json.loads(old_versions) if old_versions else None,
-                                counts, versions.get(name, set()))
+        merged, known = _merged(old_counts, old_versions, counts, versions.get(name, set()))
         params += (name, stamp, stamp, (count or 0) + sum(counts.values()),
                    json.dumps(merged), json.dumps(known), "{}")
     conn.exec_driver_sql(
