@@ -1,7 +1,7 @@
 """Latency the gateway adds, at 200 concurrent streams, against calling the upstream directly.
 
     python bench/gateway.py [--smoke] [--concurrency 200] [--requests 4000]
-                            [--chunk-ms 2] [--baseline-src DIR]
+                            [--chunk-ms 2] [--rate R] [--baseline-src DIR]
 
 Starts a local stub upstream (OpenAI wire format, streaming 8 chunks) and a gateway with
 every scanner on, each in its own process; drives both with the same bounded async load
@@ -10,11 +10,12 @@ the CPU the gateway process spent per call. `--baseline-src DIR` also runs a sec
 from another source tree (e.g. `git archive <commit> src | tar -x -C DIR`) in the same
 rounds, to compare CPU per call before and after a change under the same machine load.
 
-`--chunk-ms` is the stub's gap between chunks. With the default 2 ms a stream lasts ~20 ms,
-so 200 concurrent streams ask for ~10,000 calls/s and latency measures the queue on a
-saturated machine. Real model streams last seconds: with `--chunk-ms 150` (8 chunks, ~1.2 s
-per stream) 200 concurrent streams are ~165 calls/s, within what 2 cores serve, and the
-difference measures the hop itself.
+`--chunk-ms` is the stub's gap between chunks. With the default 2 ms a stream lasts
+~20 ms, so 200 concurrent streams ask for ~10,000 calls/s and latency measures the queue
+on a saturated machine. Real model streams last seconds: with `--chunk-ms 150` (8 chunks,
+~1.2 s per stream) and `--rate 160` (calls arriving as a Poisson stream, open loop, still
+at most `--concurrency` at once) about 190 streams are open at any time, within what 2
+cores serve, and the difference measures the hop itself.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 from firebreak.chaos.servers import free_port, wait_up
 
@@ -68,33 +70,47 @@ def stub_app(chunk_s: float = 0.002):  # type: ignore[no-untyped-def]
 GUARD_MS: list[float] = []
 
 
-async def one(client: httpx.AsyncClient, url: str, i: int) -> float:
+async def one(client: aiohttp.ClientSession, url: str, i: int) -> float:
     body = {"model": "m", "stream": True,
             "messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}]}
     t0 = time.perf_counter()
-    async with client.stream("POST", url, json=body) as r:
+    async with client.post(url, json=body) as r:
         r.raise_for_status()
         if "x-firebreak-guard-ms" in r.headers:
             GUARD_MS.append(float(r.headers["x-firebreak-guard-ms"]))
-        async for _ in r.aiter_raw():
+        async for _ in r.content.iter_any():
             pass
     return (time.perf_counter() - t0) * 1000
 
 
-async def load(url: str, n: int, concurrency: int) -> tuple[list[float], int]:
+async def load(url: str, n: int, concurrency: int,
+               rate: float | None = None) -> tuple[list[float], int]:
+    """`n` calls, at most `concurrency` at a time; with `rate`, calls arrive as a Poisson
+    stream of that many per second (open loop) instead of all at once and then one per
+    finished call (closed loop: equal-length streams then start in lockstep waves of
+    `concurrency`, a burst no real traffic has)."""
+    # aiohttp, not httpx: at 200 concurrent streams httpx's pool cost the driver more CPU
+    # than one core has, and the driver's own queue showed up as latency on both sides.
     sem = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    rng = random.Random(n)
     errors = 0
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
         async def task(i: int) -> float | None:
             nonlocal errors
             async with sem:
                 try:
                     return await one(client, url, i)
-                except httpx.HTTPError:
+                except (aiohttp.ClientError, TimeoutError):
                     errors += 1
                     return None
-        done = await asyncio.gather(*(task(i) for i in range(n)))
+        tasks = []
+        for i in range(n):
+            if rate:
+                await asyncio.sleep(rng.expovariate(rate))
+            tasks.append(asyncio.ensure_future(task(i)))
+        done = await asyncio.gather(*tasks)
     return [d for d in done if d is not None], errors
 
 
@@ -115,6 +131,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=200)
     ap.add_argument("--requests", type=int, default=4000)
     ap.add_argument("--chunk-ms", type=float, default=2.0, help="the stub's gap between chunks")
+    ap.add_argument("--rate", type=float, help="calls per second arriving (open loop); "
+                    "default: closed loop, a new call as soon as one ends")
     ap.add_argument("--baseline-src", help="a second gateway from DIR/src, measured alongside")
     ap.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -151,9 +169,9 @@ def main() -> None:
         stub_cpu = gw_cpu = base_cpu = 0.0
         base_n = 0
         for _ in range(2):  # alternate rounds so that machine noise hits both sides
-            d, e1 = asyncio.run(load(direct_url, n // 2, conc))
+            d, e1 = asyncio.run(load(direct_url, n // 2, conc, args.rate))
             before = cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)
-            g, e2 = asyncio.run(load(gw_url, n // 2, conc))
+            g, e2 = asyncio.run(load(gw_url, n // 2, conc, args.rate))
             stub_cpu += cpu_seconds(procs[0].pid) - before[0]
             gw_cpu += cpu_seconds(procs[1].pid) - before[1]
             direct += d
@@ -162,7 +180,7 @@ def main() -> None:
             errors["gateway"] += e2
             if args.baseline_src:
                 before_b = cpu_seconds(procs[2].pid)
-                b, e3 = asyncio.run(load(base_url, n // 2, conc))
+                b, e3 = asyncio.run(load(base_url, n // 2, conc, args.rate))
                 base_cpu += cpu_seconds(procs[2].pid) - before_b
                 base_n += len(b)
                 errors["baseline"] += e3
@@ -171,6 +189,7 @@ def main() -> None:
             p.terminate()
             p.wait(timeout=10)
     out = {"requests_each": len(direct), "concurrency": conc, "chunk_ms": args.chunk_ms,
+           "rate": args.rate,
            "errors": errors,
            "direct_p50_ms": round(pct(direct, 0.5), 2),
            "direct_p99_ms": round(pct(direct, 0.99), 2),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 from firebreak import __version__
 from firebreak.api import hardening, problems
 from firebreak.api.observe import RequestContext
+from firebreak.collector import tune_collector
 from firebreak.config import Settings, get_settings
 from firebreak.runtime import Runtime
 
@@ -38,20 +38,6 @@ ROUTERS = [
 ]
 
 
-def _tune_collector() -> None:
-    """Garbage-collector settings for a long-running server (measured in bench/ingest.py).
-
-    What is alive after start-up lives as long as the server: frozen, the collector's full
-    passes stop walking it again and again. An ingest batch allocates thousands of objects
-    at once: collecting the young generation every 10,000 allocations instead of every 700
-    halves the CPU that validating a batch costs.
-    """
-    gc.collect()
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(10_000, older, oldest)
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -66,7 +52,7 @@ def create_app(
         rt = runtime or Runtime.open(settings)
         app.state.runtime = rt
         await rt.start(stages)
-        _tune_collector()
+        tune_collector()
         try:
             yield
         finally:

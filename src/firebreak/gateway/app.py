@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from firebreak.collector import tune_collector
 from firebreak.config import Settings, get_settings
 from firebreak.gateway import otel, wire
 from firebreak.gateway.policy_cache import PolicyCache
@@ -56,6 +57,7 @@ def create_gateway_app(settings: Settings | None = None) -> Starlette:
             app.state.gateway = Gateway(gw, cache, client, events, spans)
             app.state.gateway.limiter = limiter_for(settings)  # Redis-shared when redis_url set
             warm_scanners()
+            tune_collector()
             await cache.start()
             push = PolicyListener(cache, settings.database_url)  # scaled: NOTIFY, poll fallback
             await push.start()
