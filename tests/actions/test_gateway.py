@@ -67,3 +67,28 @@ def test_bad_parameters_are_refused_clearly(db: Database, make_ctx: MakeCtx) -> 
             get_action(name).run(ctx, params)
         assert err.value.fields.get("field") == field and not err.value.recoverable
     assert get_policy(db, ctx.incident.deployment).version == 0
+
+
+@pytest.mark.parametrize("first", ["a", "b"])
+def test_two_runs_on_one_field_undo_to_the_start_in_either_order(
+        db: Database, make_ctx: MakeCtx, first: str) -> None:
+    """Strict mode from one incident, block mode from another on top: resolving them in
+    either order ends where neither had run (the chaos full profile left `strict` behind)."""
+    from playbooks.helpers import make_incident
+
+    a = make_ctx(db, step_id="strict", run_id="run-a")
+    b = make_ctx(db, step_id="block-mode", run_id="run-b",
+                 incident=make_incident(db, deployment=a.incident.deployment))
+    dep = a.incident.deployment
+    start = _body(db, dep)
+    action = get_action("gateway.guard_mode")
+    ra = action.run(a, {"mode": "strict"})
+    rb = action.run(b, {"mode": "block"})
+    assert get_policy(db, dep).mode == "block"
+    order = [(a, ra), (b, rb)] if first == "a" else [(b, rb), (a, ra)]
+    (c1, r1), (c2, r2) = order
+    assert action.undo(dataclasses.replace(c1, step_id=f"{c1.step_id}:undo"), r1).ok
+    still = "block" if first == "a" else "strict"  # the other run's containment holds
+    assert get_policy(db, dep).mode == still
+    assert action.undo(dataclasses.replace(c2, step_id=f"{c2.step_id}:undo"), r2).ok
+    assert _body(db, dep) == start

@@ -2,8 +2,10 @@
 
 Gateways read the policy by version, so a change here is in effect at their next request.
 A change's reason ends in `[run_id:step_id]`; a repeated call with the same key finds that
-change in the history and does nothing more. Undo puts back the exact policy body that was
-in force before the action (compensations run in reverse order, so the original returns).
+change in the history and does nothing more. Undo takes back exactly what the step
+changed: list items it added, and any other field set to the value it would have had if the
+step (and every step already undone) had never run, so that two incidents' playbooks on
+one field undo to the start in either order.
 """
 
 from __future__ import annotations
@@ -59,6 +61,35 @@ def revert(current: GuardPolicy, before: dict[str, Any], after: dict[str, Any]) 
         elif isinstance(was, list) and isinstance(made, list) and isinstance(now, list):
             body[name] = [x for x in now if x in was or x not in made]
     return GuardPolicy.model_validate({**body, "deployment": current.deployment})
+
+
+UNDO = ":undo]"
+
+
+def _tag(reason: str) -> str:
+    """The `[run:step]` key a change's reason ends in ('' for a change made by hand)."""
+    return reason[reason.rfind("["):] if reason.endswith("]") else ""
+
+
+def replayed(history: list[dict[str, Any]], name: str, leave_out: str) -> Any:
+    """The value field `name` would have if step `leave_out` and every undone step had never
+    run: the changes replayed oldest first, each live one that changed the field setting it.
+
+    Two playbooks can set one field (strict mode, then block mode on top). Undoing them in
+    either order must end where neither had run; comparing with the current value alone
+    cannot, because the field holds the other step's value when the first undo comes.
+    """
+    undone = {t[:-len(UNDO)] + "]" for c in history if (t := _tag(c["reason"])).endswith(UNDO)}
+    skip = undone | {leave_out}
+    ordered = sorted(history, key=lambda c: c["id"])
+    value = ordered[0]["before"].get(name) if ordered else None
+    for c in ordered:
+        tag = _tag(c["reason"])
+        if tag in skip or tag.endswith(UNDO):
+            continue
+        if c["after"].get(name) != c["before"].get(name):
+            value = c["after"].get(name)
+    return value
 
 
 def _body(p: GuardPolicy) -> dict[str, Any]:
@@ -117,9 +148,19 @@ class GatewayAction(Action):
             after = set_policy(ctx.db, restored, actor=ctx.actor,
                                reason=f"undo {self.name} {tag}", incident_id=ctx.incident.id)
         else:
-            after = update_policy(ctx.db, deployment, lambda p: revert(p, before, made),
-                                  actor=ctx.actor, reason=f"undo {self.name} {tag}",
-                                  incident_id=ctx.incident.id)
+            own = f"[{ctx.key.removesuffix(':undo')}]"
+
+            def undo(p: GuardPolicy) -> GuardPolicy:
+                # Read under the policy's write lock: a concurrent undo is already recorded.
+                history = policy_changes(ctx.db, deployment=deployment, limit=1000)
+                body = _body(revert(p, before, made))
+                for name, was in before.items():  # lists are undone item by item above
+                    if made.get(name) != was and not isinstance(was, list):
+                        body[name] = replayed(history, name, own)
+                return GuardPolicy.model_validate({**body, "deployment": deployment})
+
+            after = update_policy(ctx.db, deployment, undo, actor=ctx.actor,
+                                  reason=f"undo {self.name} {tag}", incident_id=ctx.incident.id)
         return ActionResult(ok=True, detail=f"restored guard policy of {deployment} "
                             f"(version {after.version})", data={"version": after.version})
 
