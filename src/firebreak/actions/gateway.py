@@ -71,9 +71,10 @@ def _tag(reason: str) -> str:
     return reason[reason.rfind("["):] if reason.endswith("]") else ""
 
 
-def replayed(history: list[dict[str, Any]], name: str, leave_out: str) -> Any:
-    """The value field `name` would have if step `leave_out` and every undone step had never
-    run: the changes replayed oldest first, each live one that changed the field setting it.
+def replayed(history: list[dict[str, Any]], names: list[str], leave_out: str) -> dict[str, Any]:
+    """The values fields `names` would have if step `leave_out` and every undone step had
+    never run: the changes replayed oldest first, each live one that changed a field
+    setting it.
 
     Two playbooks can set one field (strict mode, then block mode on top). Undoing them in
     either order must end where neither had run; comparing with the current value alone
@@ -82,14 +83,15 @@ def replayed(history: list[dict[str, Any]], name: str, leave_out: str) -> Any:
     undone = {t[:-len(UNDO)] + "]" for c in history if (t := _tag(c["reason"])).endswith(UNDO)}
     skip = undone | {leave_out}
     ordered = sorted(history, key=lambda c: c["id"])
-    value = ordered[0]["before"].get(name) if ordered else None
+    values = {n: ordered[0]["before"].get(n) for n in names} if ordered else {}
     for c in ordered:
         tag = _tag(c["reason"])
         if tag in skip or tag.endswith(UNDO):
             continue
-        if c["after"].get(name) != c["before"].get(name):
-            value = c["after"].get(name)
-    return value
+        for n in names:
+            if c["after"].get(n) != c["before"].get(n):
+                values[n] = c["after"].get(n)
+    return values
 
 
 def _body(p: GuardPolicy) -> dict[str, Any]:
@@ -153,10 +155,10 @@ class GatewayAction(Action):
             def undo(p: GuardPolicy) -> GuardPolicy:
                 # Read under the policy's write lock: a concurrent undo is already recorded.
                 history = policy_changes(ctx.db, deployment=deployment, limit=1000)
-                body = _body(revert(p, before, made))
-                for name, was in before.items():  # lists are undone item by item above
-                    if made.get(name) != was and not isinstance(was, list):
-                        body[name] = replayed(history, name, own)
+                body = _body(revert(p, before, made))  # lists: item by item
+                scalars = [n for n, was in before.items()
+                           if made.get(n) != was and not isinstance(was, list)]
+                body.update(replayed(history, scalars, own))
                 return GuardPolicy.model_validate({**body, "deployment": deployment})
 
             after = update_policy(ctx.db, deployment, undo, actor=ctx.actor,
