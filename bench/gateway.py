@@ -1,7 +1,7 @@
 """Latency the gateway adds, at 200 concurrent streams, against calling the upstream directly.
 
     python bench/gateway.py [--smoke] [--concurrency 200] [--requests 4000]
-                            [--chunk-ms 2] [--rate R] [--baseline-src DIR]
+                            [--chunk-ms 2] [--rate R] [--baseline-src DIR] [--workers N]
 
 Starts a local stub upstream (OpenAI wire format, streaming 8 chunks) and a gateway with
 every scanner on, each in its own process; drives both with the same bounded async load
@@ -16,6 +16,10 @@ on a saturated machine. Real model streams last seconds: with `--chunk-ms 150` (
 ~1.2 s per stream) and `--rate 160` (calls arriving as a Poisson stream, open loop, still
 at most `--concurrency` at once) about 190 streams are open at any time, within what 2
 cores serve, and the difference measures the hop itself.
+
+`--workers N` runs the gateway as `firebreak gateway --workers N` (N processes on one
+port; CPU is summed over them). Workers need `redis_url` for shared rate limits; the
+bench's policy has none, so `--redis-url` is named but never called on the hot path.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -115,9 +120,28 @@ async def load(url: str, n: int, concurrency: int,
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (from /proc), robust to a busy machine."""
+    """User + system CPU of a process and its live children so far (from /proc), robust
+    to a busy machine (the children: `--workers N` serves from N child processes)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children.update(int(c) for c in (task / "children").read_text().split())
+    return own + sum(cpu_seconds(c) for c in children)
+
+
+def wait_workers(url: str, workers: int, timeout: float = 180) -> None:
+    """Until `workers` distinct gateway processes have answered /healthz (all warmed up)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(seen)} of {workers} gateway workers came up")
+        try:  # a fresh connection each time, so that any worker may take it
+            with urllib.request.urlopen(url + "/healthz", timeout=5) as r:
+                seen.add(json.loads(r.read())["worker"])
+        except OSError:
+            time.sleep(0.2)
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -133,7 +157,11 @@ def main() -> None:
     ap.add_argument("--chunk-ms", type=float, default=2.0, help="the stub's gap between chunks")
     ap.add_argument("--rate", type=float, help="calls per second arriving (open loop); "
                     "default: closed loop, a new call as soon as one ends")
-    ap.add_argument("--baseline-src", help="a second gateway from DIR/src, measured alongside")
+    ap.add_argument("--baseline-src", help="a second gateway from DIR/src, measured alongside "
+                    "(always one process)")
+    ap.add_argument("--workers", type=int, default=1, help="gateway processes on the one port")
+    ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
+                    help="redis_url for --workers > 1 (not called: the policy has no limits)")
     ap.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_stub:
@@ -148,14 +176,20 @@ def main() -> None:
            "FIREBREAK_LOG_LEVEL": "warning"}
     gateway = [sys.executable, "-c", "from firebreak.cli import main; main()", "gateway",
                "--upstream", f"http://127.0.0.1:{sp}/v1", "--port"]
+    workers, gw_env = [], env
+    if args.workers > 1:
+        workers = ["--workers", str(args.workers)]
+        gw_env = {**env, "FIREBREAK_REDIS_URL": args.redis_url}
     procs = [subprocess.Popen([sys.executable, __file__, "--serve-stub", str(sp),
                                "--chunk-ms", str(args.chunk_ms)]),
-             subprocess.Popen([*gateway, str(gp)], env=env)]
+             subprocess.Popen([*gateway, str(gp), *workers], env=gw_env)]
     if args.baseline_src:
         old_src = str(Path(args.baseline_src).resolve() / "src")
         procs.append(subprocess.Popen([*gateway, str(bp)], env={**env, "PYTHONPATH": old_src}))
     try:
         wait_up(f"http://127.0.0.1:{sp}/"), wait_up(f"http://127.0.0.1:{gp}/healthz")
+        if args.workers > 1:
+            wait_workers(f"http://127.0.0.1:{gp}", args.workers)
         direct_url = f"http://127.0.0.1:{sp}/v1/chat/completions"
         gw_url = f"http://127.0.0.1:{gp}/v1/chat/completions"
         base_url = f"http://127.0.0.1:{bp}/v1/chat/completions"
@@ -166,14 +200,15 @@ def main() -> None:
         direct: list[float] = []
         via: list[float] = []
         errors = {"direct": 0, "gateway": 0, "baseline": 0}
-        stub_cpu = gw_cpu = base_cpu = 0.0
+        stub_cpu = gw_cpu = base_cpu = driver_cpu = 0.0
         base_n = 0
         for _ in range(2):  # alternate rounds so that machine noise hits both sides
             d, e1 = asyncio.run(load(direct_url, n // 2, conc, args.rate))
-            before = cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid)
+            before = cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid), time.process_time()
             g, e2 = asyncio.run(load(gw_url, n // 2, conc, args.rate))
             stub_cpu += cpu_seconds(procs[0].pid) - before[0]
             gw_cpu += cpu_seconds(procs[1].pid) - before[1]
+            driver_cpu += time.process_time() - before[2]
             direct += d
             via += g
             errors["direct"] += e1
@@ -189,7 +224,7 @@ def main() -> None:
             p.terminate()
             p.wait(timeout=10)
     out = {"requests_each": len(direct), "concurrency": conc, "chunk_ms": args.chunk_ms,
-           "rate": args.rate,
+           "rate": args.rate, "workers": args.workers,
            "errors": errors,
            "direct_p50_ms": round(pct(direct, 0.5), 2),
            "direct_p99_ms": round(pct(direct, 0.99), 2),
@@ -200,6 +235,8 @@ def main() -> None:
     # beside the stub's own CPU for the same calls: the load-independent cost of the hop.
     out["gateway_cpu_ms_per_request"] = round(1000 * gw_cpu / max(1, len(via)), 3)
     out["stub_cpu_ms_per_request"] = round(1000 * stub_cpu / max(1, len(via)), 3)
+    # the load generator's own CPU for the same calls: it shares the 2 cores with both
+    out["driver_cpu_ms_per_request"] = round(1000 * driver_cpu / max(1, len(via)), 3)
     if args.baseline_src:
         out["baseline_gateway_cpu_ms_per_request"] = round(1000 * base_cpu / max(1, base_n), 3)
     out["load_average"] = round(os.getloadavg()[0], 1)

@@ -2,15 +2,22 @@
 
 Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings; GET /v1/models;
 GET /healthz; GET /metrics.
+
+`firebreak gateway --workers N` runs N processes of this app on one port (uvicorn's
+supervisor): each builds its app with `worker_app()` from the settings plus the command
+line's overrides, which the parent hands down in `OVERRIDES_ENV`.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,6 +33,24 @@ from firebreak.gateway.upstream import UPSTREAM_ERRORS, proxy_for, upstream_sess
 from firebreak.scale.policy_push import PolicyListener
 from firebreak.scale.ratelimit import limiter_for
 from firebreak.store import open_database
+
+OVERRIDES_ENV = "FIREBREAK_GATEWAY_OVERRIDES"  # JSON: gateway settings the command line set
+
+
+def with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    """`settings` with some `gateway` fields replaced (the command line's --upstream)."""
+    if not overrides:
+        return settings
+    return settings.model_copy(update={"gateway": settings.gateway.model_copy(update=overrides)})
+
+
+def worker_app() -> Starlette:
+    """The app of one worker process (uvicorn factory): settings, then the parent's overrides."""
+    from firebreak.logging import configure
+
+    settings = with_overrides(get_settings(), json.loads(os.environ.get(OVERRIDES_ENV) or "{}"))
+    configure(settings.log_format, settings.log_level)
+    return create_gateway_app(settings)
 
 
 def _senders(settings: Settings, client: httpx.AsyncClient) -> tuple[BatchSender | None, ...]:
@@ -113,11 +138,18 @@ async def models(request: Request) -> Response:
 async def healthz(request: Request) -> Response:
     gw = _gateway(request)
     body = {"status": "ok", "policy_store": "ok" if gw.policies.healthy else "stale",
-            "telemetry_dropped": gw.events.dropped if gw.events else 0}
+            "telemetry_dropped": gw.events.dropped if gw.events else 0,
+            # which process answered and the policy versions it enforces (--workers N)
+            "worker": os.getpid(),
+            "policy_versions": {name: p.version for name, p in gw.policies.policies.items()}}
     return JSONResponse(body)
 
 
 async def metrics_endpoint(_: Request) -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # --workers N: every worker's samples
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
