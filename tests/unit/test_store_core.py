@@ -9,7 +9,18 @@ import pytest
 from firebreak.errors import ValidationFailed
 from firebreak.events import LLMCall, Prediction
 from firebreak.store import Database
-from firebreak.store.events import EventFilter, count_events, insert_events, list_deployments, query_events
+import orjson
+
+from firebreak.store.events import (
+    EventFilter,
+    count_events,
+    first_payloads,
+    insert_events,
+    kinds_in,
+    list_deployments,
+    query_events,
+    stored_array,
+)
 from firebreak.store.policy import Block, get_policy, policy_changes, update_policy
 from firebreak.store.tokens import create_token, revoke_token, verify_token
 
@@ -50,6 +61,24 @@ def test_filters_and_cursor_pagination(db: Database) -> None:
     window = EventFilter(since=t0 + timedelta(seconds=5), until=t0 + timedelta(seconds=10))
     assert count_events(db, window) == 5
     assert count_events(db, EventFilter(kind="prediction")) == 1
+
+
+def test_stored_array_joins_payloads_oldest_first(db: Database) -> None:
+    calls = _calls(30, model_version="v1") + _calls(5, deployment="other")
+    calls[20] = calls[20].model_copy(update={"model_version": "v2"})
+    insert_events(db, list(reversed(calls)))  # stored newest first: order comes from ts
+    f = EventFilter(deployment="support-bot", kind="llm.call")
+    arr = stored_array(db, f, ids=4)
+    events = orjson.loads(arr.data)
+    assert arr.count == 30 and len(events) == 30
+    assert [e["event_id"] for e in events] == [f"support-bot-{i}" for i in range(30)]
+    assert arr.event_ids == [f"support-bot-{i}" for i in range(4)]
+    assert LLMCall.model_validate(events[7]) == calls[7]
+    assert orjson.loads(stored_array(db, EventFilter(deployment="none", kind="x")).data) == []
+    assert kinds_in(db, EventFilter(deployment="support-bot")) == ["llm.call"]
+    first = first_payloads(db, EventFilter(deployment="support-bot"), ["v1", "v2"])
+    assert {v: orjson.loads(p)["event_id"] for v, p in first.items()} == {
+        "v1": "support-bot-0", "v2": "support-bot-20"}
 
 
 def test_tokens_hash_scope_expiry_and_revoke(db: Database) -> None:

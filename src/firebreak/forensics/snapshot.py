@@ -9,6 +9,7 @@ masked). Fields named in `forensics.redact_fields` are blanked in captured event
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,15 @@ from firebreak.forensics.artifacts import artifacts_in_force, check_artifacts
 from firebreak.forensics.case import case_window, history_filters
 from firebreak.forensics.evidence import Item, add_evidence, json_item
 from firebreak.store.db import Database
-from firebreak.store.events import EventFilter, StoredEvent, load_stored, model_versions
+from firebreak.store.events import (
+    EventFilter,
+    StoredArray,
+    first_payloads,
+    kinds_in,
+    load_stored,
+    model_versions,
+    stored_array,
+)
 from firebreak.store.incidents import Incident, get_incident, timeline
 from firebreak.store.policy import ALL, get_policy, policy_changes
 
@@ -34,13 +43,12 @@ def take_snapshot(
 ) -> list[str]:
     """Capture the incident's window; returns the new evidence ids.
 
-    Events are copied as stored (their JSON payloads), not validated into models and dumped
-    again: a playbook snapshots before it contains, and a busy hour holds 100,000+ events.
+    Events are copied as stored (their JSON payloads), joined into one array per kind by the
+    database: a playbook snapshots before it contains, and a busy hour holds 100,000+ events.
     """
     inc = get_incident(db, incident_id)
     onset, start, end = case_window(inc, window_seconds)
-    window = load_stored(db, EventFilter(deployment=inc.deployment, since=start, until=end))
-    history = [s for f in history_filters(inc, onset, end) for s in load_stored(db, f)]
+    window = EventFilter(deployment=inc.deployment, since=start, until=end)
     items = [
         json_item(
             "incident",
@@ -51,33 +59,45 @@ def take_snapshot(
             },
         )
     ]
-    items += _event_items(window + history, settings.forensics.redact_fields)
-    items += _context_items(db, settings, inc, window, (start, end))
+    items += _event_items(db, _kind_filters(db, inc, onset, window),
+                          settings.forensics.redact_fields)
+    items += _context_items(db, settings, inc, window)
     return add_evidence(db, settings, incident_id, items)
 
 
-def _event_items(stored: list[StoredEvent], redact: list[str]) -> list[Item]:
-    by_kind: dict[str, dict[str, str]] = defaultdict(dict)
-    for s in stored:
-        by_kind[s.kind].setdefault(s.event_id, s.payload)
+def _kind_filters(db: Database, inc: Incident, onset: datetime,
+                  window: EventFilter) -> dict[str, EventFilter]:
+    """kind -> where its events are captured from: the window, and for the kinds the model
+    was built from (RAG ingests, training batches) the longer history before it."""
+    out = {kind: replace(window, kind=kind) for kind in kinds_in(db, window)}
+    for f in history_filters(inc, onset, window.until or onset):  # reaches back past the window
+        f = replace(f, since=min(f.since or onset, window.since or onset))
+        if kinds_in(db, f):
+            out[str(f.kind)] = f
+    return dict(sorted(out.items()))
+
+
+def _event_items(db: Database, filters: dict[str, EventFilter], redact: list[str]) -> list[Item]:
     items = []
-    for kind, rows in sorted(by_kind.items()):
-        ids = list(rows)
+    for kind, f in filters.items():
+        if redact:  # fields must be blanked: parse each payload
+            stored = load_stored(db, f)
+            arr = StoredArray(len(stored), [s.event_id for s in stored[:MAX_IDS_IN_META]],
+                              _redacted_array([s.payload for s in stored], redact))
+        else:
+            arr = stored_array(db, f, ids=MAX_IDS_IN_META)
         items.append(
             Item(
                 f"events:{kind}",
-                f"{len(ids)} {kind} events",
-                _json_array(list(rows.values()), redact),
-                meta={"event_kind": kind, "count": len(ids), "event_ids": ids[:MAX_IDS_IN_META]},
+                f"{arr.count} {kind} events",
+                arr.data,
+                meta={"event_kind": kind, "count": arr.count, "event_ids": arr.event_ids},
             )
         )
     return items
 
 
-def _json_array(payloads: list[str], redact: list[str]) -> bytes:
-    """The stored payloads as one JSON array; parsed only when fields must be blanked."""
-    if not redact:
-        return ("[" + ",".join(payloads) + "]").encode()
+def _redacted_array(payloads: list[str], redact: list[str]) -> bytes:
     return orjson.dumps([_redacted(orjson.loads(p), redact) for p in payloads])
 
 
@@ -90,16 +110,13 @@ def _redacted(event: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     return event
 
 
-def _context_items(db: Database, settings: Settings, inc: Incident, window: list[StoredEvent],
-                   span: tuple[datetime, datetime]) -> list[Item]:
+def _context_items(db: Database, settings: Settings, inc: Incident,
+                   window: EventFilter) -> list[Item]:
     dep = inc.deployment
-    first: dict[str, str] = {}  # version -> payload of its first event (artifact attributes)
-    for s in window:
-        if s.model_version and s.model_version not in first:
-            first[s.model_version] = s.payload
-    seen = [event_adapter.validate_json(p) for p in first.values()]
+    # the first event of each version carries its artifact attributes
+    versions = model_versions(db, window)
+    seen = [event_adapter.validate_json(p) for p in first_payloads(db, window, versions).values()]
     artifacts = check_artifacts(db, dep, artifacts_in_force(settings, dep, seen))
-    versions = model_versions(db, EventFilter(deployment=dep, since=span[0], until=span[1]))
     policy = {
         "deployment": get_policy(db, dep).model_dump(mode="json"),
         "all": get_policy(db, ALL).model_dump(mode="json"),
@@ -107,7 +124,7 @@ def _context_items(db: Database, settings: Settings, inc: Incident, window: list
             c for c in policy_changes(db, deployment=dep) + policy_changes(db, deployment=ALL)
         ],
     }
-    where: dict[str, Any] = {"deployment": dep, "since": span[0], "until": span[1]}
+    where: dict[str, Any] = {"deployment": dep, "since": window.since, "until": window.until}
     items = [
         json_item(
             "model_versions",

@@ -7,10 +7,11 @@ tables are found by name and read generically, and a missing table is simply emp
 from __future__ import annotations
 
 import base64
+import weakref
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy import Engine, MetaData, Table, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from firebreak.store.db import Database
@@ -27,6 +28,18 @@ TS_COLUMNS = (
     "intent_at",
     "updated_at",
 )
+
+
+# Reflected tables per engine: reflecting costs a dozen PRAGMA queries per table, and a
+# snapshot taken while containing an incident should not spend them every time.
+_REFLECTED: weakref.WeakKeyDictionary[Engine, dict[str, Table]] = weakref.WeakKeyDictionary()
+
+
+def _table(db: Database, name: str) -> Table:
+    tables = _REFLECTED.setdefault(db.engine, {})
+    if name not in tables:
+        tables[name] = Table(name, MetaData(), autoload_with=db.engine)
+    return tables[name]
 
 
 def table_names(db: Database) -> list[str]:
@@ -67,7 +80,7 @@ def _read(
     limit: int,
     where: dict[str, list[Any]],
 ) -> list[dict[str, Any]]:
-    table = Table(name, MetaData(), autoload_with=db.engine)
+    table = _table(db, name)
     cols = table.c
     if any(c not in cols for c in where):
         return []

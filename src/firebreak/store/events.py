@@ -12,7 +12,7 @@ from itertools import chain
 from typing import Any, NamedTuple, cast
 
 import orjson
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import Select, Table, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from firebreak.events import Event, event_adapter
@@ -292,6 +292,60 @@ def load_stored(db: Database, f: EventFilter) -> list[StoredEvent]:
     with db.session() as session:
         rows = session.connection().execute(q)  # Core rows: no ORM loading per row
         return list(map(StoredEvent._make, rows))
+
+
+class StoredArray(NamedTuple):
+    """The events matching a filter as one JSON array of their stored payloads."""
+
+    count: int
+    event_ids: list[str]  # the first `ids` of them, oldest first
+    data: bytes           # b"[payload,payload,...]", oldest first
+
+
+def kinds_in(db: Database, f: EventFilter) -> list[str]:
+    """The event kinds present among the events matching `f`."""
+    with db.session() as session:
+        return sorted(session.scalars(_filtered(f, select(EventRow.kind).distinct())))
+
+
+def stored_array(db: Database, f: EventFilter, *, ids: int = 2000) -> StoredArray:
+    """Events matching `f` joined into a JSON array by the database itself, oldest first.
+
+    Evidence copies hundreds of thousands of payloads; joining them in SQL keeps Python (and
+    its GIL, which a busy control plane shares with ingest and containment) out of the loop.
+    """
+    if f.kind is None:
+        raise ValueError("stored_array needs a kind: one array per kind")
+    order = (EventRow.ts, EventRow.seq)
+    first = _filtered(f, select(EventRow.event_id)).order_by(*order).limit(ids).subquery()
+    if db.engine.dialect.name == "postgresql":
+        joined = func.string_agg(EventRow.payload, postgresql.aggregate_order_by(
+            literal(","), *order))
+        q = _filtered(f, select(func.count(), joined))
+        q_ids = select(func.json_agg(first.c.event_id))
+    else:  # SQLite keeps a subquery's ORDER BY when an aggregate reads it (not flattened)
+        inner = _filtered(f, select(EventRow.payload)).order_by(*order).subquery()
+        q = select(func.count(), func.group_concat(inner.c.payload, ","))
+        q_ids = select(func.json_group_array(first.c.event_id))
+    # One row per query: each row fetched hands the GIL back and waits to take it again.
+    with db.session() as session:
+        count, joined_text = session.execute(q).one()
+        event_ids = session.scalar(q_ids)
+    if isinstance(event_ids, str):
+        event_ids = orjson.loads(event_ids)
+    return StoredArray(int(count), list(event_ids or []),
+                       b"[" + (joined_text or "").encode() + b"]")
+
+
+def first_payloads(db: Database, f: EventFilter, versions: Sequence[str]) -> dict[str, str]:
+    """model version -> payload of its first event among those matching `f`."""
+    out: dict[str, str] = {}
+    with db.session() as session:
+        for version in versions:
+            out[version] = session.scalars(
+                _filtered(f, select(EventRow.payload)).where(EventRow.model_version == version)
+                .order_by(EventRow.ts, EventRow.seq).limit(1)).one()
+    return out
 
 
 def model_versions(db: Database, f: EventFilter) -> dict[str, dict[str, Any]]:
