@@ -64,3 +64,44 @@ async def test_run_contains_and_records_everything(db: Database, settings: Setti
             "gateway.block", "gateway.guard_mode", "undo gateway.guard_mode",
             "undo gateway.block"]
         await engine.stop()
+
+
+async def test_undo_does_not_wait_for_a_running_step_with_nothing_to_undo(
+        db: Database, settings: Settings) -> None:
+    """A slow notification still in flight when the incident resolves: the guard policy is
+    put back at once, and the notification finishes and is recorded on its own."""
+    import asyncio
+    import time
+
+    with Receiver(delay=3.0) as rx:
+        engine = engine_for(db, settings, f"""
+name: contain
+match: {{category: prompt_injection}}
+steps:
+  - id: strict
+    action: gateway.guard_mode
+    with: {{mode: strict}}
+  - id: tell
+    action: http.request
+    with: {{url: "{rx.url}"}}
+    timeout: 10s
+on_resolve: undo
+""")
+        inc = make_incident(db)
+        original = get_policy(db, "chatbot").mode
+        runs = await engine.start_for(inc.id)
+        await asyncio.to_thread(rx.arrived.wait, 5.0)  # the slow step is running
+        assert get_policy(db, "chatbot").mode == "strict"
+        started = time.monotonic()
+        await engine.on_change(inc.id, "resolved")
+        await settle(engine, db)
+        assert time.monotonic() - started < 2.0, "undo waited for the notification"
+        assert list_runs(db, incident_id=inc.id)[0].status == "compensated"
+        assert get_policy(db, "chatbot").mode == original
+        for _ in range(100):  # the notification completes and its outcome is recorded
+            steps = {s.step_key: s.status for s in list_steps(db, runs[0].id)}
+            if steps.get("tell") == "succeeded":
+                break
+            await asyncio.sleep(0.1)
+        assert steps["tell"] == "succeeded" and rx.effects
+        await engine.stop()

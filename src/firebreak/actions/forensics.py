@@ -52,6 +52,9 @@ class Report(Action):
 
     def run(self, ctx: ActionContext, params: dict[str, Any]) -> ActionResult:
         formats = tuple(params.get("formats", ("md", "html", "json")))
-        paths = _call(_service().write_report, ctx, formats=formats)
+        _service()
+        from firebreak.forensics import worker  # in a process of its own where it can be
+
+        paths = _call(worker.write_report, ctx, formats=formats)
         return ActionResult(ok=True, detail=f"report written: {', '.join(sorted(paths))}",
                             data={"reports": dict(paths)})

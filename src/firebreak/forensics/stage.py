@@ -10,7 +10,7 @@ import structlog
 
 from firebreak import bus, metrics
 from firebreak.errors import FirebreakError
-from firebreak.forensics import service
+from firebreak.forensics import worker
 from firebreak.runtime import Runtime
 from firebreak.store.incidents import get_incident
 
@@ -30,6 +30,8 @@ class ForensicsStage:
 
     async def start(self) -> None:
         self.runtime.bus.subscribe(bus.INCIDENTS, self.handle, name="forensics")
+        if self.runtime.settings.forensics.auto_report:
+            worker.warm_up(self.runtime.db, self.runtime.settings)
 
     async def stop(self) -> None:
         return None
@@ -50,7 +52,7 @@ class ForensicsStage:
                 return
             self.done.add((incident_id, status))
             paths = await asyncio.to_thread(
-                service.write_report, db, incident_id=incident_id, settings=settings
+                worker.write_report, db, incident_id=incident_id, settings=settings
             )
             self.written.append((incident_id, status, paths))
             metrics.forensics_reports.labels(trigger=status).inc()

@@ -55,6 +55,7 @@ class Engine:
         self.owner = settings.playbooks.engine_id or socket.gethostname()
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._heartbeat: asyncio.Task[None] | None = None
+        self._detached: set[asyncio.Future[bool]] = set()  # steps left running by a stopped run
 
     def _lease(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.settings.playbooks.lease_seconds)
@@ -70,7 +71,8 @@ class Engine:
                 await self.start_for(incident.id)
 
     async def stop(self) -> None:
-        tasks = [*self.tasks.values(), *([self._heartbeat] if self._heartbeat else [])]
+        tasks = [*self.tasks.values(), *self._detached,
+                 *([self._heartbeat] if self._heartbeat else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -182,7 +184,18 @@ class Engine:
                        for ok, s in zip(results, step.parallel, strict=True))
         if step.approval:
             return await self._approval(runner, step)
-        return await runner.action_step(step)
+        if _undoable(step):
+            return await runner.action_step(step)
+        # A step with nothing to undo (a report, a notification) need not hold up the undo
+        # of its run's containment when the incident is resolved while it runs: it finishes
+        # and records its outcome on its own.
+        task = asyncio.ensure_future(runner.action_step(step))
+        while not (await asyncio.wait({task}, timeout=POLL_SECONDS))[0]:
+            if (await asyncio.to_thread(get_run, self.db, runner.run.id)).status == "compensating":
+                self._detached.add(task)
+                task.add_done_callback(self._detached.discard)
+                raise _Stop
+        return task.result()
 
     def _check(self, run_id: str) -> None:
         if get_run(self.db, run_id).status == "compensating":
@@ -270,6 +283,10 @@ class Engine:
                 continue
             await runner.attempts(step, action, runner.context(key, incident), rec.params,
                                   undo_rec, undo_of=ActionResult.model_validate(rec.result))
+
+
+def _undoable(step: Step) -> bool:
+    return bool(step.action and step.undo and get_action(step.action).undoable)
 
 
 __all__ = ["RUN_ACTIVE", "Engine"]
