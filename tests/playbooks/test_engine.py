@@ -105,3 +105,40 @@ on_resolve: undo
             await asyncio.sleep(0.1)
         assert steps["tell"] == "succeeded" and rx.effects
         await engine.stop()
+
+
+async def test_reclassified_incident_undoes_the_symptoms_playbook(
+        db: Database, settings: Settings) -> None:
+    """Opened as a generic symptom, then re-classified: the symptom's containment (kept on
+    resolve by its playbook) is undone now, and the diagnosis's playbook takes over."""
+    from firebreak.store.incidents import update_incident
+
+    engine = engine_for(db, settings, """
+name: symptom
+match: {category: performance_degradation}
+steps:
+  - {id: strict, action: gateway.guard_mode, with: {mode: strict}}
+on_resolve: keep
+""", """
+name: diagnosis
+match: {category: hallucination}
+steps:
+  - {id: block, action: gateway.guard_mode, with: {mode: block}}
+on_resolve: undo
+""")
+    inc = make_incident(db, category="performance_degradation")
+    original = get_policy(db, "chatbot").mode
+    await engine.start_for(inc.id)
+    await settle(engine, db)
+    assert get_policy(db, "chatbot").mode == "strict"
+    update_incident(db, inc.id, actor="test", message="re-classified", kind="category",
+                    category="hallucination")
+    await engine.on_change(inc.id, "category")
+    await settle(engine, db)
+    runs = {r.playbook: r.status for r in list_runs(db, incident_id=inc.id)}
+    assert runs == {"symptom": "compensated", "diagnosis": "succeeded"}
+    assert get_policy(db, "chatbot").mode == "block"
+    await engine.on_change(inc.id, "resolved")
+    await settle(engine, db)
+    assert get_policy(db, "chatbot").mode == original
+    await engine.stop()

@@ -85,6 +85,9 @@ class Engine:
         if change == "resolved":
             for run_id in await asyncio.to_thread(self.resolve, incident_id):
                 self._spawn(run_id)
+        if change == "category":
+            for run_id in await asyncio.to_thread(self.supersede, incident_id):
+                self._spawn(run_id)
 
     async def start_for(self, incident_id: str) -> list[Run]:
         """Start a run of every matching playbook the incident does not have yet."""
@@ -115,6 +118,21 @@ class Engine:
             pb = Playbook.model_validate(run.definition)
             if pb.on_resolve == "undo" and not run.dry_run and run.status not in (
                     "compensating", "compensated"):
+                set_run_status(self.db, run.id, "compensating")
+                marked.append(run.id)
+        return marked
+
+    def supersede(self, incident_id: str) -> list[str]:
+        """Mark for compensation the runs of playbooks that no longer answer the incident's
+        category; their ids. A re-classified incident (a generic symptom such as drift,
+        then its diagnosis) is contained the way its diagnosis says, and what the symptom's
+        playbook did is undone whatever its `on_resolve`."""
+        category = get_incident(self.db, incident_id).category
+        marked = []
+        for run in list_runs(self.db, incident_id=incident_id):
+            pb = Playbook.model_validate(run.definition)
+            if not matcher.answers_category(pb.match, category) and not run.dry_run and (
+                    run.status not in ("compensating", "compensated")):
                 set_run_status(self.db, run.id, "compensating")
                 marked.append(run.id)
         return marked

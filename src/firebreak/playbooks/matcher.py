@@ -32,6 +32,11 @@ def matches(match: Match, *, category: str, severity: str, deployment: str,
             and all(str(labels.get(k)) == v for k, v in match.labels.items()))
 
 
+def answers_category(match: Match, category: str) -> bool:
+    """Whether a playbook's `match` takes incidents of `category` (whatever else it asks)."""
+    return _one_of(category, match.category)
+
+
 def select(playbooks: list[Playbook], *, category: str, severity: str, deployment: str,
            labels: dict[str, Any]) -> list[Playbook]:
     """The playbooks to run for an incident, in run order (see module doc)."""
