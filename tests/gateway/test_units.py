@@ -23,6 +23,23 @@ def test_stream_reader_reassembles_answer_across_chunk_boundaries() -> None:
     assert r.usage == {"prompt_tokens": 3, "completion_tokens": 2}
 
 
+def test_stream_reader_crlf_split_between_chunks_and_odd_payloads() -> None:
+    raw = (b'data: {"choices":[{"delta":{"content":"a"}}]}\r\n\r\n'
+           b'data: 5\r\n\r\ndata: [1]\r\n\r\ndata: {"choices":[7]}\r\n\r\n'
+           b'data: {"choices":[{"delta":{"content":"b"},"finish_reason":"stop"}]}\r\n\r\n'
+           b'data: {"choices":[{"delta":{"content":"cut"}}]}')  # no end: never complete
+    cut = raw.index(b"\r\n\r\n") + 1  # between CR and LF
+    r = StreamReader()
+    r.feed(raw[:cut])
+    r.feed(raw[cut:])
+    assert (r.text, r.finish_reason) == ("ab", "stop")
+    big = StreamReader()  # past BATCH bytes the events are parsed as they come
+    event = b'data: {"choices":[{"delta":{"content":"x"}}]}\n\n'
+    for _ in range(StreamReader.BATCH // len(event) + 2):
+        big.feed(event)
+    assert big._size < StreamReader.BATCH and big.text.startswith("xxx")
+
+
 def test_cost_from_price_table() -> None:
     assert cost_usd("gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(0.75)
     assert cost_usd("gpt-4o-mini-2024-07-18", 1000, 0) == pytest.approx(0.00015)

@@ -63,30 +63,69 @@ def local_answer(model: str, text: str, *, chat: bool, stream: bool,
 
 
 class StreamReader:
-    """Collects the answer text, finish reason and usage from SSE bytes as they pass."""
+    """Collects the answer text, finish reason and usage from SSE bytes as they pass.
+
+    A relayed chunk is only kept (one append): the SSE events are parsed in batches, once
+    `BATCH` bytes are waiting and whenever a result is read (after the stream), so the relay
+    loop does no splitting or JSON work per chunk and a long stream holds at most `BATCH`
+    raw bytes beside the text.
+    """
+
+    BATCH = 64 * 1024
 
     def __init__(self) -> None:
-        self._buf = b""
-        self.parts: list[str] = []
-        self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
-        self.model: str | None = None
+        self._pending: list[bytes] = []
+        self._size = 0
+        self._rest = b""  # an event not complete yet
+        self._parts: list[str] = []
+        self._finish_reason: str | None = None
+        self._usage: dict[str, Any] | None = None
+        self._model: str | None = None
         self._tools: dict[int, dict[str, str]] = {}  # tool-call index -> name, arguments
+
+    def feed(self, data: bytes) -> None:
+        self._pending.append(data)
+        self._size += len(data)
+        if self._size >= self.BATCH:
+            self._catch_up()
 
     @property
     def tool_calls(self) -> list[dict[str, Any]]:
         """The streamed tool calls, their argument fragments joined, as OpenAI shapes them."""
+        self._catch_up()
         return [{"function": {"name": t["name"], "arguments": t["arguments"]}}
                 for _, t in sorted(self._tools.items())]
 
     @property
     def text(self) -> str:
-        return "".join(self.parts)
+        self._catch_up()
+        return "".join(self._parts)
 
-    def feed(self, data: bytes) -> None:
-        self._buf += data.replace(b"\r\n", b"\n")
-        while b"\n\n" in self._buf:
-            event, self._buf = self._buf.split(b"\n\n", 1)
+    @property
+    def finish_reason(self) -> str | None:
+        self._catch_up()
+        return self._finish_reason
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        self._catch_up()
+        return self._usage
+
+    @property
+    def model(self) -> str | None:
+        self._catch_up()
+        return self._model
+
+    def _catch_up(self) -> None:
+        """Parse every complete event fed so far; keep the incomplete tail for later."""
+        if not self._pending:
+            return
+        # joined before normalising: a CR LF may be split between two chunks
+        buf = (self._rest + b"".join(self._pending)).replace(b"\r\n", b"\n")
+        self._pending.clear()
+        self._size = 0
+        *events, self._rest = buf.split(b"\n\n")
+        for event in events:
             for line in event.splitlines():
                 if line.startswith(b"data:"):
                     self._line(line[5:].strip())
@@ -98,16 +137,20 @@ class StreamReader:
             obj = orjson.loads(payload)
         except orjson.JSONDecodeError:
             return
-        self.model = obj.get("model") or self.model
-        self.usage = obj.get("usage") or self.usage
+        if not isinstance(obj, dict):  # not an OpenAI chunk: relayed, not read
+            return
+        self._model = obj.get("model") or self._model
+        self._usage = obj.get("usage") or self._usage
         for choice in obj.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
             delta = choice.get("delta") or {}
             piece = delta.get("content") if "delta" in choice else choice.get("text")
             if piece:
-                self.parts.append(piece)
+                self._parts.append(piece)
             for call in delta.get("tool_calls") or []:
                 self._tool_delta(call)
-            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+            self._finish_reason = choice.get("finish_reason") or self._finish_reason
 
     def _tool_delta(self, call: Any) -> None:
         if not isinstance(call, dict):
