@@ -2,6 +2,7 @@
 
     python bench/gateway.py [--smoke] [--concurrency 200] [--requests 4000]
                             [--chunk-ms 2] [--rate R] [--baseline-src DIR] [--workers N]
+                            [--bare-relay]
 
 Starts a local stub upstream (OpenAI wire format, streaming 8 chunks) and a gateway with
 every scanner on, each in its own process; drives both with the same bounded async load
@@ -16,6 +17,9 @@ on a saturated machine. Real model streams last seconds: with `--chunk-ms 150` (
 ~1.2 s per stream) and `--rate 160` (calls arriving as a Poisson stream, open loop, still
 at most `--concurrency` at once) about 190 streams are open at any time, within what 2
 cores serve, and the difference measures the hop itself.
+
+`--bare-relay` adds bench/bare_relay.py as a side in the same rounds: the gateway's
+server and upstream client with nothing else, i.e. what any Python hop adds here.
 
 `--workers N` runs the gateway as `firebreak gateway --workers N` (N processes on one
 port; CPU is summed over them). Workers need `redis_url` for shared rate limits; the
@@ -75,21 +79,21 @@ def stub_app(chunk_s: float = 0.002):  # type: ignore[no-untyped-def]
 GUARD_MS: list[float] = []
 
 
-async def one(client: aiohttp.ClientSession, url: str, i: int) -> float:
+async def one(client: aiohttp.ClientSession, url: str, i: int, guard: bool) -> float:
     body = {"model": "m", "stream": True,
             "messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}]}
     t0 = time.perf_counter()
     async with client.post(url, json=body) as r:
         r.raise_for_status()
-        if "x-firebreak-guard-ms" in r.headers:
+        if guard and "x-firebreak-guard-ms" in r.headers:
             GUARD_MS.append(float(r.headers["x-firebreak-guard-ms"]))
         async for _ in r.content.iter_any():
             pass
     return (time.perf_counter() - t0) * 1000
 
 
-async def load(url: str, n: int, concurrency: int,
-               rate: float | None = None) -> tuple[list[float], int]:
+async def load(url: str, n: int, concurrency: int, rate: float | None = None,
+               guard: bool = False) -> tuple[list[float], int]:
     """`n` calls, at most `concurrency` at a time; with `rate`, calls arrive as a Poisson
     stream of that many per second (open loop) instead of all at once and then one per
     finished call (closed loop: equal-length streams then start in lockstep waves of
@@ -106,7 +110,7 @@ async def load(url: str, n: int, concurrency: int,
             nonlocal errors
             async with sem:
                 try:
-                    return await one(client, url, i)
+                    return await one(client, url, i, guard)
                 except (aiohttp.ClientError, TimeoutError):
                     errors += 1
                     return None
@@ -162,6 +166,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="gateway processes on the one port")
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
                     help="redis_url for --workers > 1 (not called: the policy has no limits)")
+    ap.add_argument("--bare-relay", action="store_true", help="also measure bench/bare_relay.py "
+                    "(server and client of the gateway, nothing else) in the same rounds")
     ap.add_argument("--serve-stub", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_stub:
@@ -181,48 +187,52 @@ def main() -> None:
         workers = ["--workers", str(args.workers)]
         gw_env = {**env, "FIREBREAK_REDIS_URL": args.redis_url}
     procs = [subprocess.Popen([sys.executable, __file__, "--serve-stub", str(sp),
-                               "--chunk-ms", str(args.chunk_ms)]),
-             subprocess.Popen([*gateway, str(gp), *workers], env=gw_env)]
+                               "--chunk-ms", str(args.chunk_ms)])]
+    # every side is measured in each round, right after the direct calls
+    sides = {"gateway": (subprocess.Popen([*gateway, str(gp), *workers], env=gw_env), gp)}
     if args.baseline_src:
         old_src = str(Path(args.baseline_src).resolve() / "src")
-        procs.append(subprocess.Popen([*gateway, str(bp)], env={**env, "PYTHONPATH": old_src}))
+        sides["baseline"] = (subprocess.Popen([*gateway, str(bp)],
+                                              env={**env, "PYTHONPATH": old_src}), bp)
+    if args.bare_relay:
+        rp = free_port()
+        sides["bare_relay"] = (subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("bare_relay.py")),
+             "--upstream", f"http://127.0.0.1:{sp}/v1", "--port", str(rp)], env=env), rp)
+    procs += [proc for proc, _ in sides.values()]
+    direct_url = f"http://127.0.0.1:{sp}/v1/chat/completions"
+    direct: list[float] = []
+    errors = {"direct": 0, **{side: 0 for side in sides}}
+    lat: dict[str, list[float]] = {side: [] for side in sides}
+    cpu = {side: 0.0 for side in sides}
+    stub_cpu = driver_cpu = 0.0
     try:
-        wait_up(f"http://127.0.0.1:{sp}/"), wait_up(f"http://127.0.0.1:{gp}/healthz")
-        if args.workers > 1:
-            wait_workers(f"http://127.0.0.1:{gp}", args.workers)
-        direct_url = f"http://127.0.0.1:{sp}/v1/chat/completions"
-        gw_url = f"http://127.0.0.1:{gp}/v1/chat/completions"
-        base_url = f"http://127.0.0.1:{bp}/v1/chat/completions"
-        asyncio.run(load(gw_url, 50, 10))  # warm up both paths
-        if args.baseline_src:
-            wait_up(f"http://127.0.0.1:{bp}/healthz")
-            asyncio.run(load(base_url, 50, 10))
-        direct: list[float] = []
-        via: list[float] = []
-        errors = {"direct": 0, "gateway": 0, "baseline": 0}
-        stub_cpu = gw_cpu = base_cpu = driver_cpu = 0.0
-        base_n = 0
-        for _ in range(2):  # alternate rounds so that machine noise hits both sides
-            d, e1 = asyncio.run(load(direct_url, n // 2, conc, args.rate))
-            before = cpu_seconds(procs[0].pid), cpu_seconds(procs[1].pid), time.process_time()
-            g, e2 = asyncio.run(load(gw_url, n // 2, conc, args.rate))
-            stub_cpu += cpu_seconds(procs[0].pid) - before[0]
-            gw_cpu += cpu_seconds(procs[1].pid) - before[1]
-            driver_cpu += time.process_time() - before[2]
+        wait_up(f"http://127.0.0.1:{sp}/")
+        for side, (_, port) in sides.items():
+            wait_up(f"http://127.0.0.1:{port}/healthz")
+            if side == "gateway" and args.workers > 1:
+                wait_workers(f"http://127.0.0.1:{gp}", args.workers)
+            asyncio.run(load(f"http://127.0.0.1:{port}/v1/chat/completions", 50, 10))  # warm up
+        GUARD_MS.clear()
+        for _ in range(2):  # alternate rounds so that machine noise hits every side
+            d, e = asyncio.run(load(direct_url, n // 2, conc, args.rate))
             direct += d
-            via += g
-            errors["direct"] += e1
-            errors["gateway"] += e2
-            if args.baseline_src:
-                before_b = cpu_seconds(procs[2].pid)
-                b, e3 = asyncio.run(load(base_url, n // 2, conc, args.rate))
-                base_cpu += cpu_seconds(procs[2].pid) - before_b
-                base_n += len(b)
-                errors["baseline"] += e3
+            errors["direct"] += e
+            for side, (proc, port) in sides.items():
+                before = cpu_seconds(proc.pid), cpu_seconds(procs[0].pid), time.process_time()
+                got, e = asyncio.run(load(f"http://127.0.0.1:{port}/v1/chat/completions",
+                                          n // 2, conc, args.rate, guard=side == "gateway"))
+                cpu[side] += cpu_seconds(proc.pid) - before[0]
+                if side == "gateway":
+                    stub_cpu += cpu_seconds(procs[0].pid) - before[1]
+                    driver_cpu += time.process_time() - before[2]
+                lat[side] += got
+                errors[side] += e
     finally:
         for p in procs:
             p.terminate()
             p.wait(timeout=10)
+    via = lat["gateway"]
     out = {"requests_each": len(direct), "concurrency": conc, "chunk_ms": args.chunk_ms,
            "rate": args.rate, "workers": args.workers,
            "errors": errors,
@@ -233,12 +243,15 @@ def main() -> None:
     out["added_p99_ms"] = round(out["gateway_p99_ms"] - out["direct_p99_ms"], 2)
     # CPU the gateway process spends per proxied call (scan, policy, proxy, telemetry),
     # beside the stub's own CPU for the same calls: the load-independent cost of the hop.
-    out["gateway_cpu_ms_per_request"] = round(1000 * gw_cpu / max(1, len(via)), 3)
+    out["gateway_cpu_ms_per_request"] = round(1000 * cpu["gateway"] / max(1, len(via)), 3)
     out["stub_cpu_ms_per_request"] = round(1000 * stub_cpu / max(1, len(via)), 3)
     # the load generator's own CPU for the same calls: it shares the 2 cores with both
     out["driver_cpu_ms_per_request"] = round(1000 * driver_cpu / max(1, len(via)), 3)
-    if args.baseline_src:
-        out["baseline_gateway_cpu_ms_per_request"] = round(1000 * base_cpu / max(1, base_n), 3)
+    for side in sides.keys() - {"gateway"}:
+        name = "baseline_gateway" if side == "baseline" else side
+        out[f"{name}_cpu_ms_per_request"] = round(1000 * cpu[side] / max(1, len(lat[side])), 3)
+        out[f"{name}_added_p50_ms"] = round(pct(lat[side], 0.5) - out["direct_p50_ms"], 2)
+        out[f"{name}_added_p99_ms"] = round(pct(lat[side], 0.99) - out["direct_p99_ms"], 2)
     out["load_average"] = round(os.getloadavg()[0], 1)
     out["guard_p50_ms"] = round(pct(GUARD_MS, 0.5), 3)  # scanning + policy, inside the gateway
     out["guard_p99_ms"] = round(pct(GUARD_MS, 0.99), 3)
