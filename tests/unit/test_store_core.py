@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from firebreak.errors import ValidationFailed
 from firebreak.events import LLMCall, Prediction
 from firebreak.store import Database
-import orjson
-
 from firebreak.store.events import (
     EventFilter,
     count_events,
+    deployment_kinds,
     first_payloads,
     insert_events,
-    kinds_in,
     list_deployments,
     query_events,
     stored_array,
@@ -75,7 +74,7 @@ def test_stored_array_joins_payloads_oldest_first(db: Database) -> None:
     assert arr.event_ids == [f"support-bot-{i}" for i in range(4)]
     assert LLMCall.model_validate(events[7]) == calls[7]
     assert orjson.loads(stored_array(db, EventFilter(deployment="none", kind="x")).data) == []
-    assert kinds_in(db, EventFilter(deployment="support-bot")) == ["llm.call"]
+    assert deployment_kinds(db, "support-bot") == ["llm.call"] and not deployment_kinds(db, "x")
     first = first_payloads(db, EventFilter(deployment="support-bot"), ["v1", "v2"])
     assert {v: orjson.loads(p)["event_id"] for v, p in first.items()} == {
         "v1": "support-bot-0", "v2": "support-bot-20"}
