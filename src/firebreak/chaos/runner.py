@@ -115,6 +115,22 @@ def _succeeded_actions(world: World, incident_id: str) -> list[tuple[str, dateti
     return sorted(out, key=lambda a: a[1])
 
 
+def _kept(world: World, incidents: list[Any]) -> list[str]:
+    """Runs that changed the guard policy and keep it on resolve (`on_resolve: keep`, e.g. a
+    rollback after performance degradation): why a policy is not back, when it is not."""
+    from firebreak.actions.catalog import get_action
+    from firebreak.store.playbooks import list_runs, list_steps
+
+    out = []
+    for inc in incidents:
+        for run in list_runs(world.db, incident_id=inc.id):
+            if run.definition.get("on_resolve", "keep") == "keep" and any(
+                    s.status == "succeeded" and s.action and get_action(s.action).undoable
+                    for s in list_steps(world.db, run.id)):
+                out.append(f"{run.playbook} ({inc.category}:{inc.id})")
+    return out
+
+
 def _close_all(world: World, deployment: str) -> None:
     """Resolve every open incident of the deployment (its playbook undoes containment) and
     file resolved ones for post-mortem, so that they are not reopened by the next
@@ -299,7 +315,9 @@ async def run_scenario(world: World, traffic: Traffic, sc: Scenario,
         # The scorecard shows the undo failed; the next scenario still starts from the
         # policy this one started from, so that one failure does not spoil the next.
         _reset_policy(world, sc.deployment, original)
-        score.note = (score.note + " guard policy not restored on resolve; reset").strip()
+        kept = _kept(world, _incidents_since(world, onset, sc.deployment))
+        why = f": kept by {', '.join(kept)} (on_resolve: keep)" if kept else ""
+        score.note = (score.note + f" guard policy not restored on resolve{why}; reset").strip()
         await asyncio.sleep(1.0)  # the gateway polls the policy every 0.2 s
     phase("cleanup")
     if score.incident_id:  # reports are written on containment and again on resolution;
