@@ -9,7 +9,6 @@ from firebreak.gateway.operations import Operation, apply_all
 from firebreak.gateway.policy_cache import merge
 from firebreak.gateway.pricing import cost_usd
 from firebreak.gateway.wire import StreamReader
-from firebreak.store import Database
 from firebreak.store.policy import Block, GuardPolicy, RateLimit
 
 
@@ -72,31 +71,3 @@ def test_operations_validate_and_apply() -> None:
     assert p.quarantined_sources == []
     with pytest.raises(ValidationError, match="kind"):
         TypeAdapter(list[Operation]).validate_python([{"op": "block", "kind": "x", "value": "v"}])
-
-
-async def test_sqlite_policy_poll_runs_on_the_loop_not_in_a_thread(
-        gw_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A poll thread preempted while holding the GIL stalls every relayed stream."""
-    import asyncio
-
-    from firebreak.gateway.policy_cache import PolicyCache
-    from firebreak.store.policy import update_policy
-
-    cache = PolicyCache(gw_db, poll_seconds=0.02)
-    await cache.start()
-    threads: list[object] = []
-
-    async def no_thread(fn: object, *args: object) -> None:
-        threads.append(fn)
-
-    monkeypatch.setattr(asyncio, "to_thread", no_thread)
-    try:
-        version = update_policy(gw_db, "*", lambda p: p, actor="test").version
-        for _ in range(100):
-            await asyncio.sleep(0.02)
-            if cache.policies.get("*") and cache.policies["*"].version == version:
-                break
-        assert cache.policies["*"].version == version and cache.healthy
-        assert threads == []
-    finally:
-        await cache.stop()

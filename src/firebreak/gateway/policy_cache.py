@@ -3,13 +3,6 @@
 A background task reads the (deployment, version) pairs every `poll_seconds` (one small
 query) and reloads only the policies whose version moved. If the store is unreachable the
 last known policy stays in force.
-
-On SQLite the poll runs on the event loop itself, not in a thread: a thread that holds the
-GIL when the OS preempts it (2 cores, other processes) stalls every stream the gateway is
-relaying until it runs again, and at 4 polls a second that was the gateway's p99 tail
-(docs/benchmarks.md). A WAL read does not wait for writers; a 50 ms busy timeout bounds
-the rare lock it could meet. Other stores are polled in a thread (a network round trip
-must not block the loop); PostgreSQL also pushes changes (scale/policy_push.py).
 """
 
 from __future__ import annotations
@@ -18,7 +11,7 @@ import asyncio
 import contextlib
 
 import structlog
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from firebreak import metrics
 from firebreak.store import Database
@@ -36,7 +29,6 @@ class PolicyCache:
         self.poll_seconds = poll_seconds
         self.policies: dict[str, GuardPolicy] = {}
         self.healthy = False
-        self.inline = db.is_sqlite  # polled on the loop (see the module's docstring)
         self._task: asyncio.Task[None] | None = None
         # merged policy per deployment, with the two policies it came from: rebuilt only
         # when either is replaced (a reload makes new objects), not on every request
@@ -46,8 +38,6 @@ class PolicyCache:
         """Reload the policies whose version changed; False if the store failed."""
         try:
             with self.db.session() as session:
-                if self.inline:  # on the loop: never the store's 30 s wait for a lock
-                    session.execute(text("PRAGMA busy_timeout=50"))
                 # rows unpack as pairs; `.tuples()` would raise a deprecation warning per poll
                 rows = session.execute(
                     select(GuardPolicyRow.deployment, GuardPolicyRow.version)).all()
@@ -92,10 +82,7 @@ class PolicyCache:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.poll_seconds)
-            if self.inline:
-                self.refresh()
-            else:
-                await asyncio.to_thread(self.refresh)
+            await asyncio.to_thread(self.refresh)
 
 
 _ORDER = {"monitor": 0, "block": 1, "strict": 2}
