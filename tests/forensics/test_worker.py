@@ -27,6 +27,8 @@ def test_report_is_written_by_another_process(lite: tuple[Database, Settings]) -
     assert {e["kind"] for e in list_evidence(db, inc.id)} >= {"report:json", "incident"}
     pid = worker._executor().submit(os.getpid).result()
     assert pid != os.getpid()
+    # and it runs below the control plane's priority
+    assert worker._executor().submit(os.nice, 0).result() >= os.nice(0) + worker.REPORT_NICE
 
 
 def test_errors_come_back_with_their_message(lite: tuple[Database, Settings]) -> None:

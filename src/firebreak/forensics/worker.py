@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +30,7 @@ log = structlog.get_logger(__name__)
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
 _child_db: Database | None = None  # in the child: the database of the last job
+REPORT_NICE = 10
 
 
 def shareable(db: Database) -> bool:
@@ -74,7 +76,8 @@ def _executor() -> ProcessPoolExecutor:
     with _lock:
         if _pool is None:
             # spawn, not fork: the control plane runs threads and an event loop
-            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_background)
         return _pool
 
 
@@ -87,6 +90,12 @@ def _reset() -> None:
 
 
 atexit.register(_reset)
+
+
+def _background() -> None:
+    """In the child: yield the CPU to the control plane. A report is seconds of work nobody
+    waits for; detection and containment on the same cores are what cannot wait."""
+    os.nice(REPORT_NICE)
 
 
 def _ready() -> bool:
