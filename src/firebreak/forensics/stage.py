@@ -8,9 +8,10 @@ from typing import Any
 
 import structlog
 
+import firebreak.forensics.service  # noqa: F401  (loaded now, not by the first snapshot)
 from firebreak import bus, metrics
 from firebreak.errors import FirebreakError
-from firebreak.forensics import worker
+from firebreak.forensics import keys, worker
 from firebreak.runtime import Runtime
 from firebreak.store.incidents import get_incident
 
@@ -32,6 +33,9 @@ class ForensicsStage:
         self.runtime.bus.subscribe(bus.INCIDENTS, self.handle, name="forensics")
         if self.runtime.settings.forensics.auto_report:
             worker.warm_up(self.runtime.db, self.runtime.settings)
+        # The first snapshot is what a playbook's containment waits for: have the signing
+        # key made (or read) now rather than then.
+        await asyncio.to_thread(keys.signing_key, self.runtime.settings)
 
     async def stop(self) -> None:
         return None
