@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -133,3 +134,17 @@ class Stub:
 
 def _event(obj: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(obj).encode() + b"\n\n"
+
+
+def chunk_arrivals(url: str, content: str) -> list[float]:
+    """Seconds after the headers at which each SSE chunk of one streamed chat call arrived
+    (a fresh connection each call)."""
+    arrivals: list[float] = []
+    with httpx.stream("POST", f"{url}/v1/chat/completions", timeout=10, json={
+            "model": "m", "stream": True,
+            "messages": [{"role": "user", "content": content}]}) as r:
+        t0 = time.monotonic()
+        for chunk in r.iter_raw():
+            if b"data:" in chunk:
+                arrivals.append(time.monotonic() - t0)
+    return arrivals

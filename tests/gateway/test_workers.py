@@ -22,7 +22,7 @@ from firebreak.store import Database
 from firebreak.store.policy import GuardPolicy, RateLimit, update_policy
 from scale.scaletools import need_service
 
-from .stub import Stub
+from .stub import Stub, chunk_arrivals
 
 GATEWAY = [sys.executable, "-c", "from firebreak.cli import main; main()", "gateway"]
 REDIS = "redis://127.0.0.1:6379/0"
@@ -116,15 +116,7 @@ def test_policy_change_reaches_every_worker_within_a_second(workers: Workers, st
 def test_streams_through_workers_arrive_chunk_by_chunk(workers: Workers, stub: Stub) -> None:
     stub.pause, stub.chunks = 0.2, 5
     for _ in range(3):  # fresh connections: more than one worker relays
-        arrivals: list[float] = []
-        with httpx.Client(timeout=10) as client, client.stream(
-                "POST", f"{workers.url}/v1/chat/completions", json={
-                    "model": "m", "stream": True,
-                    "messages": [{"role": "user", "content": "count to five"}]}) as r:
-            t0 = time.monotonic()
-            for chunk in r.iter_raw():
-                if b"data:" in chunk:
-                    arrivals.append(time.monotonic() - t0)
+        arrivals = chunk_arrivals(workers.url, "count to five")
         assert len(arrivals) >= 5
         assert arrivals[-1] - arrivals[0] > 0.6  # nothing buffered whole
 
