@@ -31,7 +31,9 @@ class Performance(BaseDetector):
 
     class Config(BaseDetector.Config):
         min_pairs: int = 100
-        alpha: float = 1e-3
+        # per window, and every window is tested: at 1e-3 a deployment judged ~200 times
+        # in a 17-minute clean run raised one false accuracy alarm in 7 such runs
+        alpha: float = 1e-4
         min_accuracy_drop: float = 0.03
         min_error_increase: float = 0.10     # relative MAE increase
 
@@ -97,7 +99,7 @@ class EstimatedPerformance(BaseDetector):
 
     class Config(BaseDetector.Config):
         min_predictions: int = 200
-        alpha: float = 1e-3
+        alpha: float = 1e-4  # per window, as above
         min_drop: float = 0.03
 
     def detect(self, ctx: DetectionContext) -> list[Signal] | None:
