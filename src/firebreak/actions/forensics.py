@@ -7,6 +7,7 @@ adds the same content-addressed blobs again, which changes no evidence.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any
 
@@ -24,13 +25,13 @@ def _call(fn: Any, ctx: ActionContext, **kwargs: Any) -> Any:
         raise ActionError(exc.message, recoverable=False) from exc
 
 
-def _service() -> Any:
+def _service(module: str = "service") -> Any:
+    """firebreak.forensics.<module> (`worker` writes reports in a process of their own)."""
     try:
-        from firebreak.forensics import service
+        return importlib.import_module(f"firebreak.forensics.{module}")
     except ImportError as exc:
         raise ActionError("forensics is not available in this build "
-                          f"(firebreak.forensics.service: {exc})", recoverable=False) from exc
-    return service
+                          f"(firebreak.forensics.{module}: {exc})", recoverable=False) from exc
 
 
 class Snapshot(Action):
@@ -52,9 +53,6 @@ class Report(Action):
 
     def run(self, ctx: ActionContext, params: dict[str, Any]) -> ActionResult:
         formats = tuple(params.get("formats", ("md", "html", "json")))
-        _service()
-        from firebreak.forensics import worker  # in a process of its own where it can be
-
-        paths = _call(worker.write_report, ctx, formats=formats)
+        paths = _call(_service("worker").write_report, ctx, formats=formats)
         return ActionResult(ok=True, detail=f"report written: {', '.join(sorted(paths))}",
                             data={"reports": dict(paths)})

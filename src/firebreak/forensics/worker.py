@@ -48,18 +48,19 @@ def write_report(db: Database, *, incident_id: str, settings: Settings,
     """forensics.service.write_report, run in the report process when there is one."""
     from firebreak.forensics import service
 
-    if in_process(db, settings):
+    def here() -> dict[str, str]:
         return service.write_report(db, incident_id=incident_id, formats=formats,
                                     settings=settings)
+
+    if in_process(db, settings):
+        return here()
     try:
         error, paths = _executor().submit(
-            _report, db.url, settings,
-            incident_id, tuple(formats)).result()
+            _report, db.url, settings, incident_id, tuple(formats)).result()
     except BrokenProcessPool:  # the child died (killed, out of memory): start over next time
         _reset()
         log.warning("forensics.report_process_died", incident_id=incident_id)
-        return service.write_report(db, incident_id=incident_id, formats=formats,
-                                    settings=settings)
+        return here()
     if error is not None:
         raise FirebreakError(error)
     return paths
