@@ -148,6 +148,8 @@ class ForensicsSettings(BaseModel):
     redact_fields: list[str] = Field(default_factory=list, description="event fields blanked in evidence")
     artifacts: dict[str, str] = Field(default_factory=dict, description="'deployment@version' -> path or URI")
     auto_report: bool = True
+    snapshot_processes: int = Field(2, ge=0, description="processes that take the forensics."
+                                    "snapshot action's snapshots (0: in the control plane)")
     report_process: bool = Field(True, description="write reports in a process of their own, "
                                  "so they do not hold the control plane's GIL")
 

@@ -1,9 +1,11 @@
-"""Reports in their own process: written by a child that opens the same database."""
+"""Snapshots and reports in processes of their own: children that open the same database."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,10 +27,59 @@ def test_report_is_written_by_another_process(lite: tuple[Database, Settings]) -
     assert data["incident"]["id"] == inc.id
     # the child wrote the evidence into the same database, and it was not this process
     assert {e["kind"] for e in list_evidence(db, inc.id)} >= {"report:json", "incident"}
-    pid = worker._executor().submit(os.getpid).result()
+    pid = worker._executor("report").submit(os.getpid).result()
     assert pid != os.getpid()
     # and it runs below the control plane's priority
-    assert worker._executor().submit(os.nice, 0).result() >= os.nice(0) + worker.REPORT_NICE
+    assert worker._executor("report").submit(os.nice, 0).result() >= os.nice(0) + worker.REPORT_NICE
+
+
+def test_snapshot_is_taken_by_another_process_at_full_priority(
+        lite: tuple[Database, Settings]) -> None:
+    db, settings = lite
+    inc = make_incident(db, "bot")
+    assert not worker.in_process(db, settings, "evidence")
+    ids = worker.snapshot(db, incident_id=inc.id, window_seconds=600, settings=settings)
+    assert ids and {e["id"] for e in list_evidence(db, inc.id)} == set(ids)
+    evidence = worker._executor("evidence")
+    assert evidence.submit(os.getpid).result() not in (os.getpid(),
+                                                       worker._executor("report").submit(
+                                                           os.getpid).result())
+    # a playbook's containment waits for it: no lower priority than the control plane
+    assert evidence.submit(os.nice, 0).result() == os.nice(0)
+    # two children, so one incident's snapshot does not queue behind another's
+    both = [evidence.submit(_pid_after, 0.5) for _ in range(2)]
+    assert len({f.result() for f in both}) == worker.processes(settings, "evidence") == 2
+    with pytest.raises(FirebreakError, match="inc-missing"):
+        worker.snapshot(db, incident_id="inc-missing", window_seconds=600, settings=settings)
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_concurrent_snapshots_of_one_window_share_one_capture(
+        lite: tuple[Database, Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    db, settings = lite
+    inc = make_incident(db, "bot")
+    run = worker._run
+
+    def slow(*args: object, **kwargs: object) -> object:  # a busy hour: the others arrive
+        time.sleep(0.5)
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "_run", slow)
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: worker.snapshot(db, incident_id=inc.id, window_seconds=600,
+                                                       settings=settings), range(4)))
+    # every caller got ids of stored evidence; fewer captures than callers were taken
+    stored = {e["id"] for e in list_evidence(db, inc.id)}
+    assert all(set(r) <= stored and r for r in runs)
+    assert len(stored) == len(runs[0]) and all(r == runs[0] for r in runs)
+    assert not worker._inflight
+    # a later request is a new capture
+    again = worker.snapshot(db, incident_id=inc.id, window_seconds=600, settings=settings)
+    assert not set(again) & set(runs[0])
 
 
 def test_errors_come_back_with_their_message(lite: tuple[Database, Settings]) -> None:
@@ -43,3 +94,7 @@ def test_in_memory_database_and_opt_out_stay_in_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'f.db'}"
     off = Settings(database_url=url, forensics={"report_process": False})  # type: ignore[call-arg]
     assert worker.in_process(open_database(url), off)
+    assert not worker.in_process(open_database(url), off, "evidence")
+    off = Settings(database_url=url, forensics={"snapshot_processes": 0})  # type: ignore[call-arg]
+    assert worker.in_process(open_database(url), off, "evidence")
+    assert worker.in_process(memory, Settings(database_url="sqlite://"), "evidence")  # type: ignore[call-arg]

@@ -26,7 +26,8 @@ def _call(fn: Any, ctx: ActionContext, **kwargs: Any) -> Any:
 
 
 def _service(module: str = "service") -> Any:
-    """firebreak.forensics.<module> (`worker` writes reports in a process of their own)."""
+    """firebreak.forensics.<module> (`worker` takes snapshots and writes reports in
+    processes of their own)."""
     try:
         return importlib.import_module(f"firebreak.forensics.{module}")
     except ImportError as exc:
@@ -41,7 +42,7 @@ class Snapshot(Action):
 
     def run(self, ctx: ActionContext, params: dict[str, Any]) -> ActionResult:
         window = int(parse_duration(params.get("window", "15m")))
-        ids = _call(_service().snapshot, ctx, window_seconds=window)
+        ids = _call(_service("worker").snapshot, ctx, window_seconds=window)
         return ActionResult(ok=True, detail=f"{len(ids)} evidence items preserved",
                             data={"evidence_ids": list(ids)})
 

@@ -31,8 +31,7 @@ class ForensicsStage:
 
     async def start(self) -> None:
         self.runtime.bus.subscribe(bus.INCIDENTS, self.handle, name="forensics")
-        if self.runtime.settings.forensics.auto_report:
-            worker.warm_up(self.runtime.db, self.runtime.settings)
+        worker.warm_up(self.runtime.db, self.runtime.settings)
         # The first snapshot is what a playbook's containment waits for: have the signing
         # key made (or read) now rather than then.
         await asyncio.to_thread(keys.signing_key, self.runtime.settings)

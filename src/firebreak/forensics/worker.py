@@ -1,12 +1,16 @@
-"""Reports written in a process of their own.
+"""Snapshots and reports taken in processes of their own.
 
 A report validates every event of its window into models and runs the analyzers: seconds
-of pure Python. In the control plane's process that holds the GIL against ingest, the
-monitors and the next incident's containment (a playbook step waiting behind a report
-took 3 s instead of 0.2). One spawned child per control plane writes them instead; it opens
-the same database by URL, so only databases other processes can reach qualify (a file or
-a server, not an in-memory SQLite), and `forensics.report_process: false` keeps reports
-in-process.
+of pure Python. A snapshot of a busy hour hashes 100,000+ event payloads. In the control
+plane's process either holds the GIL against ingest, the monitors and the next incident's
+containment (a playbook step waiting behind a report took 3 s instead of 0.2; a snapshot
+beside two busy threads 0.8–1.2 s instead of 0.4). So spawned children take snapshots
+(`evidence`, `forensics.snapshot_processes` of them, 2 by default, at the control plane's
+priority: a playbook waits for them, and a drift incident's snapshot should not queue
+behind another incident's) and one writes reports (`report`, at nice 10: nobody waits for
+one). They open the same database by URL, so only databases other processes can reach
+qualify (a file or a server, not an in-memory SQLite); `snapshot_processes: 0` /
+`report_process: false` keep the work in-process.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import atexit
 import multiprocessing
 import os
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 import structlog
 
@@ -27,10 +32,12 @@ from firebreak.store.db import Database
 
 log = structlog.get_logger(__name__)
 
-_pool: ProcessPoolExecutor | None = None
-_lock = threading.Lock()
-_child_db: Database | None = None  # in the child: the database of the last job
 REPORT_NICE = 10
+NICE = {"evidence": 0, "report": REPORT_NICE}  # pool -> how far below the control plane
+_pools: dict[str, ProcessPoolExecutor] = {}
+_lock = threading.Lock()
+_inflight: dict[tuple[str, int], Future[list[str]]] = {}  # snapshots being taken
+_child_db: Database | None = None  # in a child: the database of the last job
 
 
 def shareable(db: Database) -> bool:
@@ -39,64 +46,108 @@ def shareable(db: Database) -> bool:
     return not (db.is_sqlite and url.database in (None, "", ":memory:"))
 
 
-def in_process(db: Database, settings: Settings) -> bool:
-    return not (settings.forensics.report_process and shareable(db))
+def processes(settings: Settings, pool: str) -> int:
+    """How many children `pool` has (0: the work stays in-process)."""
+    if pool == "evidence":
+        return settings.forensics.snapshot_processes
+    return 1 if settings.forensics.report_process else 0
+
+
+def in_process(db: Database, settings: Settings, pool: str = "report") -> bool:
+    return not (processes(settings, pool) and shareable(db))
+
+
+def snapshot(db: Database, *, incident_id: str, window_seconds: int,
+             settings: Settings) -> list[str]:
+    """forensics.service.snapshot, taken in the evidence process when there is one.
+
+    Two playbooks of one incident asking for the same window at the same time share one
+    capture (the same events, the same ids) instead of hashing the hour twice.
+    """
+    key = (incident_id, window_seconds)
+    with _lock:
+        running = _inflight.get(key)
+        mine = running is None
+        if mine:
+            running = _inflight[key] = Future()
+    assert running is not None
+    if not mine:
+        return list(running.result())
+    try:
+        ids = _run("evidence", db, settings, "snapshot", incident_id=incident_id,
+                   window_seconds=window_seconds)
+        running.set_result(ids)
+        return ids
+    except BaseException as exc:
+        running.set_exception(exc)
+        raise
+    finally:
+        with _lock:
+            _inflight.pop(key, None)
 
 
 def write_report(db: Database, *, incident_id: str, settings: Settings,
                  formats: Sequence[str] = ("md", "html", "json")) -> dict[str, str]:
     """forensics.service.write_report, run in the report process when there is one."""
-    from firebreak.forensics import service
-
-    def here() -> dict[str, str]:
-        return service.write_report(db, incident_id=incident_id, formats=formats,
-                                    settings=settings)
-
-    if in_process(db, settings):
-        return here()
-    try:
-        error, paths = _executor().submit(
-            _report, db.url, settings, incident_id, tuple(formats)).result()
-    except BrokenProcessPool:  # the child died (killed, out of memory): start over next time
-        _reset()
-        log.warning("forensics.report_process_died", incident_id=incident_id)
-        return here()
-    if error is not None:
-        raise FirebreakError(error)
-    return paths
+    return _run("report", db, settings, "write_report", incident_id=incident_id,
+                formats=tuple(formats))
 
 
 def warm_up(db: Database, settings: Settings) -> None:
-    """Start the child now (it imports the analyzers: seconds), not at the first report."""
-    if not in_process(db, settings):
-        _executor().submit(_ready)
+    """Start the children now (they import the analyzers: seconds), not at the first
+    snapshot or report."""
+    for pool in NICE:
+        if not in_process(db, settings, pool):
+            executor = _executor(pool, processes(settings, pool))
+            for _ in range(processes(settings, pool)):  # each busy submit spawns one more
+                executor.submit(_ready)
 
 
-def _executor() -> ProcessPoolExecutor:
-    global _pool
+def _run(pool: str, db: Database, settings: Settings, op: str, **kwargs: Any) -> Any:
+    from firebreak.forensics import service
+
+    def here() -> Any:
+        return getattr(service, op)(db, settings=settings, **kwargs)
+
+    if in_process(db, settings, pool):
+        return here()
+    try:
+        executor = _executor(pool, processes(settings, pool))
+        error, value = executor.submit(_job, db.url, settings, op, kwargs).result()
+    except BrokenProcessPool:  # the child died (killed, out of memory): start over next time
+        _reset(pool)
+        log.warning("forensics.process_died", pool=pool, op=op, **kwargs)
+        return here()
+    if error is not None:
+        raise FirebreakError(error)
+    return value
+
+
+def _executor(pool: str, size: int = 1) -> ProcessPoolExecutor:
     with _lock:
-        if _pool is None:
+        if pool not in _pools:
             # spawn, not fork: the control plane runs threads and an event loop
-            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_background)
-        return _pool
+            _pools[pool] = ProcessPoolExecutor(
+                size, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_background, initargs=(NICE[pool],))
+        return _pools[pool]
 
 
-def _reset() -> None:
-    global _pool
+def _reset(pool: str | None = None) -> None:
     with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+        gone = [_pools.pop(p) for p in ([pool] if pool else list(_pools)) if p in _pools]
+    for executor in gone:
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
 atexit.register(_reset)
 
 
-def _background() -> None:
-    """In the child: yield the CPU to the control plane. A report is seconds of work nobody
-    waits for; detection and containment on the same cores are what cannot wait."""
-    os.nice(REPORT_NICE)
+def _background(nice: int) -> None:
+    """In a child: yield the CPU to the control plane by `nice` (0 for snapshots, which a
+    playbook's containment waits for; more for reports, seconds of work nobody waits for)."""
+    if nice:
+        os.nice(nice)
 
 
 def _ready() -> bool:
@@ -105,9 +156,9 @@ def _ready() -> bool:
     return True
 
 
-def _report(url: str, settings: Settings, incident_id: str,
-            formats: tuple[str, ...]) -> tuple[str | None, dict[str, str]]:
-    """In the child. Errors come back as their message: exception classes with their own
+def _job(url: str, settings: Settings, op: str,
+         kwargs: dict[str, Any]) -> tuple[str | None, Any]:
+    """In a child. Errors come back as their message: exception classes with their own
     constructors do not always survive pickling."""
     from firebreak.forensics import service
 
@@ -116,8 +167,8 @@ def _report(url: str, settings: Settings, incident_id: str,
         if _child_db is not None:
             _child_db.dispose()
         _child_db = Database(url)
+    fn: Callable[..., Any] = getattr(service, op)
     try:
-        return None, service.write_report(_child_db, incident_id=incident_id, formats=formats,
-                                          settings=settings)
+        return None, fn(_child_db, settings=settings, **kwargs)
     except FirebreakError as exc:
-        return exc.message, {}
+        return exc.message, None
