@@ -12,9 +12,10 @@ import pytest
 
 from firebreak.config import Settings
 from firebreak.errors import FirebreakError
-from firebreak.forensics import worker
+from firebreak.forensics import snapshot, worker
 from firebreak.forensics.evidence import list_evidence
 from firebreak.store import Database, open_database
+from firebreak.store.policy import list_policies
 from tests.forensics.conftest import make_incident
 
 
@@ -98,3 +99,13 @@ def test_in_memory_database_and_opt_out_stay_in_process(tmp_path: Path) -> None:
     off = Settings(database_url=url, forensics={"snapshot_processes": 0})  # type: ignore[call-arg]
     assert worker.in_process(open_database(url), off, "evidence")
     assert worker.in_process(memory, Settings(database_url="sqlite://"), "evidence")  # type: ignore[call-arg]
+
+
+def test_warm_up_runs_a_snapshots_queries_and_writes_nothing(
+        lite: tuple[Database, Settings]) -> None:
+    db, settings = lite
+    inc = make_incident(db, "bot")
+    snapshot.warm_up(db)
+    worker.warm_up(db, settings)  # the children open the database and do the same
+    assert list_evidence(db) == [] and list_policies(db) == []
+    assert worker.snapshot(db, incident_id=inc.id, window_seconds=600, settings=settings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -63,6 +63,23 @@ def take_snapshot(
                           settings.forensics.redact_fields)
     items += _context_items(db, settings, inc, window)
     return add_evidence(db, settings, incident_id, items)
+
+
+def warm_up(db: Database) -> None:
+    """Run a snapshot's queries once for a deployment that does not exist. A process's first
+    snapshot otherwise also pays for opening the database, reflecting tables and compiling
+    its SQL: 0.6–0.9 s of CPU against 0.4 s for the next ones, on an hour of flight events."""
+    now = datetime.now(UTC)
+    window = EventFilter(deployment="", since=now, until=now)
+    _event_items(db, {"": replace(window, kind="")}, [])
+    versions = model_versions(db, window)
+    first_payloads(db, window, list(versions))
+    deployment_kinds(db, "")
+    timeline(db, "")
+    get_policy(db, "")
+    policy_changes(db, deployment="")
+    for part in ("profile", "signal", "alert"):
+        tables.read_rows(db, part, deployment="", since=now, until=now)
 
 
 def _kind_filters(db: Database, inc: Incident, onset: datetime,

@@ -100,7 +100,7 @@ def warm_up(db: Database, settings: Settings) -> None:
         if not in_process(db, settings, pool):
             executor = _executor(pool, processes(settings, pool))
             for _ in range(processes(settings, pool)):  # each busy submit spawns one more
-                executor.submit(_ready)
+                executor.submit(_ready, pool, db.url)
 
 
 def _run(pool: str, db: Database, settings: Settings, op: str, **kwargs: Any) -> Any:
@@ -150,10 +150,25 @@ def _background(nice: int) -> None:
         os.nice(nice)
 
 
-def _ready() -> bool:
-    import firebreak.forensics.service  # noqa: F401  (the import is the work)
+def _ready(pool: str, url: str) -> bool:
+    """In a child: import the forensics code; an evidence child also runs a snapshot's
+    queries once (snapshot.warm_up), so the first incident's snapshot is not the slow one."""
+    import firebreak.forensics.service  # noqa: F401  (the import is most of the work)
+    from firebreak.forensics import snapshot
 
+    if pool == "evidence":
+        snapshot.warm_up(_database(url))
     return True
+
+
+def _database(url: str) -> Database:
+    """In a child: the database of this job, kept open for the next one."""
+    global _child_db
+    if _child_db is None or _child_db.url != url:
+        if _child_db is not None:
+            _child_db.dispose()
+        _child_db = Database(url)
+    return _child_db
 
 
 def _job(url: str, settings: Settings, op: str,
@@ -162,13 +177,8 @@ def _job(url: str, settings: Settings, op: str,
     constructors do not always survive pickling."""
     from firebreak.forensics import service
 
-    global _child_db
-    if _child_db is None or _child_db.url != url:
-        if _child_db is not None:
-            _child_db.dispose()
-        _child_db = Database(url)
     fn: Callable[..., Any] = getattr(service, op)
     try:
-        return None, fn(_child_db, settings=settings, **kwargs)
+        return None, fn(_database(url), settings=settings, **kwargs)
     except FirebreakError as exc:
         return exc.message, None
