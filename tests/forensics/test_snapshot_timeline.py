@@ -97,6 +97,11 @@ def test_timeline_merges_other_stages_tables(db: Database, settings: Settings) -
                 body=b"\x00\x01",
             )
         )
+        # the reference, set long before the window: captured whatever its age
+        s.add(monitor.BaselineRow(deployment="bot", source="warmup", detail="first 60 s",
+                                  rows=500, created_at=T0 - timedelta(days=3), body=b"\x02"))
+        s.add(monitor.BaselineRow(deployment="other", source="warmup", detail="", rows=1,
+                                  created_at=T0, body=b"\x03"))
     update_policy(db, "bot", lambda p: p, actor="playbook", reason="block key", incident_id=inc.id)
     snapshot(db, incident_id=inc.id, settings=settings)
     tl = merged_timeline(db, load_case(db, inc.id))
@@ -106,7 +111,10 @@ def test_timeline_merges_other_stages_tables(db: Database, settings: Settings) -
     signal = next(t for t in tl if t["kind"] == "signal")
     assert "injection_rate" in signal["message"]
     kinds_captured = {r["kind"] for r in list_evidence(db, inc.id)}
-    assert {"signals", "monitor_profiles"} <= kinds_captured
+    assert {"signals", "monitor_profiles", "monitor_baseline"} <= kinds_captured
+    record = next(r for r in list_evidence(db, inc.id) if r["kind"] == "monitor_baseline")
+    baseline = _blob(settings, record)
+    assert [(b["deployment"], b["rows"]) for b in baseline] == [("bot", 500)]  # type: ignore[index]
 
 
 def test_artifact_changed_without_version_change_is_a_finding(

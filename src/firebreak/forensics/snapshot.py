@@ -1,7 +1,8 @@
 """Snapshot: capture an incident's window as evidence.
 
 What is captured: the incident and its timeline; the events involved, one record per kind;
-monitor profiles and signals/alerts (when those stages' tables exist); the model versions
+monitor profiles, the monitors' reference (baseline) and signals/alerts (when those stages'
+tables exist); the model versions
 and artifact fingerprints in force; the guard policy and its changes; the config (secrets
 masked). Fields named in `forensics.redact_fields` are blanked in captured events.
 """
@@ -78,7 +79,7 @@ def warm_up(db: Database) -> None:
     timeline(db, "")
     get_policy(db, "")
     policy_changes(db, deployment="")
-    for part in ("profile", "signal", "alert"):
+    for part in ("profile", "monitor_baseline", "signal", "alert"):
         tables.read_rows(db, part, deployment="", since=now, until=now)
 
 
@@ -159,6 +160,11 @@ def _context_items(db: Database, settings: Settings, inc: Incident,
                 profiles,
             )
         )
+    # the reference the monitors judge against: it may be days older than any window
+    baseline = tables.read_rows(db, "monitor_baseline", deployment=dep)
+    if baseline:
+        items.append(json_item("monitor_baseline", f"the monitors' reference for {dep}",
+                               baseline))
     signals = tables.read_rows(db, "signal", **where) + tables.read_rows(db, "alert", **where)
     if signals:
         items.append(json_item("signals", f"{len(signals)} signals and alerts", signals))
