@@ -59,7 +59,7 @@ def in_process(db: Database, settings: Settings, pool: str = "report") -> bool:
 
 def snapshot(db: Database, *, incident_id: str, window_seconds: int,
              settings: Settings) -> list[str]:
-    """forensics.service.snapshot, taken in the evidence process when there is one.
+    """forensics.service.snapshot, taken in an evidence process when there are any.
 
     Two playbooks of one incident asking for the same window at the same time share one
     capture (the same events, the same ids) instead of hashing the hour twice.
