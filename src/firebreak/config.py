@@ -11,13 +11,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+
+from firebreak.errors import ConfigError
 
 
 class ApiSettings(BaseModel):
@@ -279,8 +281,14 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once on first use."""
-    return Settings()
+    """The process-wide settings, read once on first use; ConfigError naming each bad field
+    (env, firebreak.yaml) instead of a validation traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        bad = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
+                        for e in exc.errors())
+        raise ConfigError(f"invalid settings: {bad}") from exc
 
 
 def masked(settings: Settings) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from tests.forensics.conftest import make_incident
 
 from firebreak.config import Settings
 from firebreak.errors import FirebreakError
@@ -16,7 +17,6 @@ from firebreak.forensics import snapshot, worker
 from firebreak.forensics.evidence import list_evidence
 from firebreak.store import Database, open_database
 from firebreak.store.policy import list_policies
-from tests.forensics.conftest import make_incident
 
 
 def test_report_is_written_by_another_process(lite: tuple[Database, Settings]) -> None:
@@ -105,7 +105,7 @@ def test_warm_up_runs_a_snapshots_queries_and_writes_nothing(
         lite: tuple[Database, Settings]) -> None:
     db, settings = lite
     inc = make_incident(db, "bot")
-    snapshot.warm_up(db)
+    snapshot.warm_up(db, settings)
     worker.warm_up(db, settings)  # the children open the database and do the same
     assert list_evidence(db) == [] and list_policies(db) == []
     assert worker.snapshot(db, incident_id=inc.id, window_seconds=600, settings=settings)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typer.testing import CliRunner
 
 from firebreak.cli import app
 from firebreak.config import get_settings
+from firebreak.errors import ConfigError
 from firebreak.events import events_json_schema
 from firebreak.store import open_database
 from firebreak.store.events import count_events
@@ -80,3 +83,20 @@ def test_docs_event_schema_is_up_to_date() -> None:
         "docs/event-schema.json is stale; regenerate it with: python -c \"import json; "
         "from firebreak.events import events_json_schema as s; open('docs/event-schema.json',"
         "'w').write(json.dumps(s(), indent=2, sort_keys=True) + '\\n')\"")
+
+
+def test_invalid_settings_name_the_field_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "firebreak.yaml"
+    config.write_text("forensics:\n  snapshot_processes: -1\n")
+    monkeypatch.setenv("FIREBREAK_CONFIG", str(config))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"forensics\.snapshot_processes: .*greater than"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+    done = subprocess.run([sys.executable, "-c", "from firebreak.cli import main; main()",
+                           "config", "show"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "forensics.snapshot_processes" in done.stderr and "Traceback" not in done.stderr

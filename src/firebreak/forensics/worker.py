@@ -66,20 +66,19 @@ def snapshot(db: Database, *, incident_id: str, window_seconds: int,
     """
     key = (incident_id, window_seconds)
     with _lock:
-        running = _inflight.get(key)
-        mine = running is None
-        if mine:
-            running = _inflight[key] = Future()
-    assert running is not None
-    if not mine:
-        return list(running.result())
+        shared = _inflight.get(key)
+        if shared is None:
+            mine: Future[list[str]] = Future()
+            _inflight[key] = mine
+    if shared is not None:
+        return list(shared.result())
     try:
         ids = _run("evidence", db, settings, "snapshot", incident_id=incident_id,
                    window_seconds=window_seconds)
-        running.set_result(ids)
+        mine.set_result(ids)
         return ids
     except BaseException as exc:
-        running.set_exception(exc)
+        mine.set_exception(exc)
         raise
     finally:
         with _lock:
@@ -98,9 +97,10 @@ def warm_up(db: Database, settings: Settings) -> None:
     snapshot or report."""
     for pool in NICE:
         if not in_process(db, settings, pool):
-            executor = _executor(pool, processes(settings, pool))
-            for _ in range(processes(settings, pool)):  # each busy submit spawns one more
-                executor.submit(_ready, pool, db.url)
+            size = processes(settings, pool)
+            executor = _executor(pool, size)
+            for _ in range(size):  # each submit while the others are busy spawns one more
+                executor.submit(_ready, pool, db.url, settings)
 
 
 def _run(pool: str, db: Database, settings: Settings, op: str, **kwargs: Any) -> Any:
@@ -150,14 +150,14 @@ def _background(nice: int) -> None:
         os.nice(nice)
 
 
-def _ready(pool: str, url: str) -> bool:
+def _ready(pool: str, url: str, settings: Settings) -> bool:
     """In a child: import the forensics code; an evidence child also runs a snapshot's
     queries once (snapshot.warm_up), so the first incident's snapshot is not the slow one."""
     import firebreak.forensics.service  # noqa: F401  (the import is most of the work)
     from firebreak.forensics import snapshot
 
     if pool == "evidence":
-        snapshot.warm_up(_database(url))
+        snapshot.warm_up(_database(url), settings)
     return True
 
 
