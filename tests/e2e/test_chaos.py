@@ -46,6 +46,9 @@ def test_every_scenario_is_detected_classified_and_contained(tmp_path: Path) -> 
     # Resolving each incident undid its containment and left the guard policy as it was.
     unrestored = [s["scenario"] for s in card["scenarios"] if not s["policy_restored"]]
     assert unrestored == [], f"guard policy not back after resolution: {unrestored}"
+    # A clean batch after the poisoned one resolves the poisoning alert by judgement.
+    poisoning = next(s for s in card["scenarios"] if s["scenario"] == "training-poisoning")
+    assert poisoning["steady_state_back"], poisoning
 
 
 def test_demo_runs_end_to_end_once() -> None:

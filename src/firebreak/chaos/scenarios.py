@@ -136,8 +136,9 @@ async def _poison_training(world: World, traffic: Traffic) -> None:
     _training_batch(world, flip=0.08, trigger=0.01, seed=99)
 
 
-async def _nothing(world: World, traffic: Traffic) -> None:
-    return None
+async def _clean_training(world: World, traffic: Traffic) -> None:
+    """The team retrains on a cleaned batch: the next batch judged is a clean one."""
+    _training_batch(world, flip=0.0, trigger=0.0, seed=100)
 
 
 async def _bad_version(world: World, traffic: Traffic) -> None:
@@ -183,7 +184,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
              accept=("indirect_injection",)),
     Scenario("training-poisoning", "A training batch with flipped labels and a trigger", FLIGHTS,
              "data_poisoning", ("forensics.snapshot",), "training batches look like the reference",
-             _poison_training, _nothing),
+             _poison_training, _clean_training),
     Scenario("system-prompt-leak", "The assistant leaks its system prompt", LLM_DEPLOYMENT,
              "system_prompt_leak", ("gateway.guard_mode",), "no answer carries the canary",
              _responder(leak_canary=True), _responder_ok),

@@ -16,17 +16,18 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from scipy.stats import binom, chi2_contingency
+from scipy.stats import chi2_contingency, norm
 
 from firebreak.detect.base import BaseDetector, DetectionContext
 from firebreak.detect.llm.rates import rate_rise
-from firebreak.detect.stats import two_proportions
 from firebreak.detect.llm.text import words
+from firebreak.detect.stats import two_proportions
 from firebreak.monitor.base import DeploymentMemory
 from firebreak.signals import Contributor, Signal
 
 SAMPLE = 6000
 TOKENS = 20_000
+EXACT_ROWS = 1000  # rows up to which a trigger's p-value is exact
 
 
 def row_tokens(row: dict[str, Any], label_column: str) -> set[str]:
@@ -140,6 +141,22 @@ class TrainingAggregate:
         return out
 
 
+def at_least(k: int, n: int, chances: np.ndarray | None) -> float:
+    """P(at least k of n rows carry the label) when each row carries it with its own chance
+    (a Poisson binomial; `chances` are spread over the n rows in turn when fewer). Exact up
+    to EXACT_ROWS rows, a normal approximation above (the exact sum is quadratic in n)."""
+    if chances is None or not len(chances):
+        return 1.0
+    p = np.resize(np.clip(chances, 1e-9, 1 - 1e-9), n)
+    if n > EXACT_ROWS:
+        mean, var = float(p.sum()), float((p * (1 - p)).sum())
+        return float(norm.sf(k - 0.5, mean, np.sqrt(var)))
+    dist = np.ones(1)
+    for q in p:  # the count's distribution, one row at a time
+        dist = np.convolve(dist, [1 - q, q])
+    return float(min(1.0, dist[k:].sum()))
+
+
 class TrainingPoisoning(BaseDetector):
     """Flags a training batch that looks poisoned (see module docstring)."""
 
@@ -223,6 +240,29 @@ class TrainingPoisoning(BaseDetector):
             self._model_cache = {key: (model, self._contradicted(model, held), len(held))}
         return self._model_cache[key]
 
+    def _expected_labels(self, base: Any, agg: Any,
+                         tokens: list[str]) -> dict[str, dict[str, np.ndarray]]:
+        """token -> label -> the chance the reference model gives that label, for each sampled
+        row carrying the token, judged on the rest of the row. A value that predicts its
+        label by itself (a departure delay of 102 minutes is late) is then no trigger; a
+        planted token whose label the row does not explain still is. Without sampled rows
+        for a token, the batch's label share for every row."""
+        shares = {k: np.array([v / agg.n]) for k, v in agg.labels.items()}
+        out: dict[str, dict[str, np.ndarray]] = {t: shares for t in tokens}
+        if not tokens or len(set(agg.labels) | set(base.labels)) < 2:
+            return out
+        wanted = set(tokens)
+        rows: dict[str, list[tuple[dict[str, Any], str]]] = {t: [] for t in tokens}
+        for row, col in agg.sample:
+            for t in row_tokens(row, col) & wanted:
+                rows[t].append((row, col))
+        model = self._reference_model(base)[0]
+        for t, held in rows.items():
+            if held:
+                proba = model.predict_proba(self._xy(held)[0])
+                out[t] = {str(k): proba[:, i] for i, k in enumerate(model.classes_)}
+        return out
+
     @staticmethod
     def _xy(rows: list[tuple[dict[str, Any], str]]) -> tuple[list[dict[str, float]], list[str]]:
         return [row_features(r, c) for r, c in rows], [str(r.get(c)) for r, c in rows]
@@ -252,15 +292,15 @@ class TrainingPoisoning(BaseDetector):
 
     def _triggers(self, ctx: DetectionContext, agg: Any, base: Any) -> list[Signal]:
         c = self.config
-        base_rate = {k: v / agg.n for k, v in agg.labels.items()}
         candidates = [t for t, n in agg.tokens.items() if n >= c.min_trigger_rows and
                       (n / agg.n) / ((base.tokens.get(t, 0) + 1) / base.n) >= c.trigger_novelty]
+        expected = self._expected_labels(base, agg, candidates)
         found: list[tuple[str, str, int, float]] = []
         for token in candidates:  # Bonferroni over the tokens actually tested
             count = agg.tokens[token]
             label, pure = max(((lab, agg.token_labels.get(f"{token}\x1f{lab}", 0))
                                for lab in agg.labels), key=lambda t: t[1])
-            p = float(binom.sf(pure - 1, count, base_rate.get(label, 0.5)))
+            p = at_least(pure, count, expected[token].get(label))
             if pure / count >= c.trigger_purity and p < c.flip_alpha / len(candidates):
                 found.append((token, label, count, pure / count))
         if not found:
