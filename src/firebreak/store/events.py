@@ -12,7 +12,8 @@ from itertools import chain
 from typing import Any, NamedTuple, cast
 
 import orjson
-from sqlalchemy import Select, Table, func, literal, select
+from sqlalchemy import LargeBinary, Select, Table, func, literal, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 
 from firebreak.events import Event, event_adapter
@@ -322,20 +323,27 @@ def stored_array(db: Database, f: EventFilter, *, ids: int = 2000) -> StoredArra
     if db.engine.dialect.name == "postgresql":
         joined = func.string_agg(EventRow.payload, postgresql.aggregate_order_by(
             literal(","), *order))
-        q = _filtered(f, select(func.count(), joined))
+        q = _filtered(f, select(func.count(), func.convert_to(_bracketed(joined), "UTF8")))
         q_ids = select(func.json_agg(first.c.event_id))
     else:  # SQLite keeps a subquery's ORDER BY when an aggregate reads it (not flattened)
         inner = _filtered(f, select(EventRow.payload)).order_by(*order).subquery()
-        q = select(func.count(), func.group_concat(inner.c.payload, ","))
+        q = select(func.count(), sql_cast(_bracketed(func.group_concat(inner.c.payload, ",")),
+                                          LargeBinary))
         q_ids = select(func.json_group_array(first.c.event_id))
     # One row per query: each row fetched hands the GIL back and waits to take it again.
     with db.session() as session:
-        count, joined_text = session.execute(q).one()
+        count, data = session.execute(q).one()
         event_ids = session.scalar(q_ids)
     if isinstance(event_ids, str):
         event_ids = orjson.loads(event_ids)
-    return StoredArray(int(count), list(event_ids or []),
-                       b"[" + (joined_text or "").encode() + b"]")
+    return StoredArray(int(count), list(event_ids or []), bytes(data))
+
+
+def _bracketed(joined: Any) -> Any:
+    """`[` joined `]`, as bytes from the database: 15 minutes of the chaos world's chat are
+    130 MB, and a text result is decoded, encoded again and copied to add the brackets
+    (0.45 s against 0.31 for those 52,000 llm.call events)."""
+    return literal("[") + func.coalesce(joined, "") + literal("]")
 
 
 def first_payloads(db: Database, f: EventFilter, versions: Sequence[str]) -> dict[str, str]:
