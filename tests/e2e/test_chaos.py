@@ -37,7 +37,8 @@ def test_every_scenario_is_detected_classified_and_contained(tmp_path: Path) -> 
               for s in card["scenarios"] if not s["passed"]}
     assert card["false_incidents"] == [], "incidents opened during the clean warm-up"
     # The quiet warm-up means something only if windows were judged against the reference.
-    assert all(n >= 1 for n in card["clean"]["windows_judged"].values()), card["clean"]
+    judged = card["clean"]["windows_judged"]
+    assert all(n >= 1 for n in judged.values()), (judged, card["clean"])
     assert failed == {}, json.dumps(failed, indent=1)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert all(s["notifications"] >= 1 for s in card["scenarios"])

@@ -228,7 +228,11 @@ def _tail(world: World, deployment: str) -> float:
 
 
 def _windows_judged(world: World, deployment: str, since: datetime) -> int:
-    """Windows of the deployment closed since `since` and judged against its reference."""
+    """Windows of the deployment opened since `since` and judged against its reference.
+
+    A window closes after its end, so one that ends after the reference was set was judged
+    against it, even when it opened before: the reference is set as the last warm-up window
+    closes, while the next one is already open."""
     from sqlalchemy import func, select
 
     from firebreak.store.monitor import ProfileRow, baseline_stamp
@@ -236,10 +240,10 @@ def _windows_judged(world: World, deployment: str, since: datetime) -> int:
     stamp = baseline_stamp(world.db, deployment)
     if stamp is None:
         return 0
-    after = max(_aware(stamp), since)
     with world.db.session() as s:
         return int(s.scalar(select(func.count()).where(
-            ProfileRow.deployment == deployment, ProfileRow.window_start >= after)) or 0)
+            ProfileRow.deployment == deployment, ProfileRow.window_start >= since,
+            ProfileRow.window_end > _aware(stamp))) or 0)
 
 
 async def run_scenario(world: World, traffic: Traffic, sc: Scenario,
