@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,8 +49,11 @@ def test_snapshot_is_taken_by_another_process_at_full_priority(
                                                            os.getpid).result())
     # a playbook's containment waits for it: no lower priority than the control plane
     assert evidence.submit(os.nice, 0).result() == os.nice(0)
-    # two children, so one incident's snapshot does not queue behind another's
-    both = [evidence.submit(_pid_after, 0.5) for _ in range(2)]
+    # two children, so one incident's snapshot does not queue behind another's. The pool
+    # spawns its second child on demand (the control plane asks at start: warm_up); the
+    # first is kept busy long enough for the second to start and take the other job.
+    worker.warm_up(db, settings)
+    both = [evidence.submit(_pid_after, 3.0) for _ in range(2)]
     assert len({f.result() for f in both}) == worker.processes(settings, "evidence") == 2
     with pytest.raises(FirebreakError, match="inc-missing"):
         worker.snapshot(db, incident_id="inc-missing", window_seconds=600, settings=settings)
@@ -81,6 +86,30 @@ def test_concurrent_snapshots_of_one_window_share_one_capture(
     # a later request is a new capture
     again = worker.snapshot(db, incident_id=inc.id, window_seconds=600, settings=settings)
     assert not set(again) & set(runs[0])
+
+
+def _faults_of_a_second_buffer(mb: int = 64) -> int:
+    """In a child: page faults taken by a big buffer allocated after an equal one was freed."""
+    import resource
+
+    del_me = b"x" * (mb << 20)
+    del del_me
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    del_me = b"x" * (mb << 20)
+    del del_me
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+                    reason="the evidence children tune glibc's malloc")
+def test_evidence_children_reuse_freed_buffers(lite: tuple[Database, Settings]) -> None:
+    """A snapshot's buffers are reused by the next one instead of being faulted in again."""
+    db, settings = lite
+    worker.warm_up(db, settings)
+    pages = (64 << 20) // os.sysconf("SC_PAGE_SIZE")
+    # the report child keeps glibc's defaults: each 64 MB buffer is mapped afresh
+    assert worker._executor("report").submit(_faults_of_a_second_buffer).result() > pages // 2
+    assert worker._executor("evidence").submit(_faults_of_a_second_buffer).result() < pages // 20
 
 
 def test_errors_come_back_with_their_message(lite: tuple[Database, Settings]) -> None:
