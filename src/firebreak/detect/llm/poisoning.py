@@ -244,10 +244,10 @@ class TrainingPoisoning(BaseDetector):
                          tokens: list[str]) -> dict[str, dict[str, np.ndarray]]:
         """token -> label -> the chance the reference model gives that label, for each sampled
         row carrying the token, judged on the rest of the row, and never below the model's
-        confident-error rate. A value that predicts its
-        label by itself (a departure delay of 102 minutes is late) is then no trigger; a
-        planted token whose label the row does not explain still is. Without sampled rows
-        for a token, the batch's label share for every row."""
+        confident-error rate. A value that predicts its label by itself (a departure delay of
+        102 minutes is late) is then no trigger; a planted token whose label the row does not
+        explain still is. Without sampled rows for a token, the batch's label share for every
+        row."""
         shares = {k: np.array([v / agg.n]) for k, v in agg.labels.items()}
         out: dict[str, dict[str, np.ndarray]] = {t: shares for t in tokens}
         if not tokens or len(set(agg.labels) | set(base.labels)) < 2:
