@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import delete, update
 
 from firebreak.config import Settings
 from firebreak.forensics.evidence import (
     add_evidence,
+    blob_dir,
     blob_path,
     json_item,
     list_evidence,
+    put_blob,
     read_blob,
+    write_blob,
 )
 from firebreak.forensics.verify import verify
 from firebreak.store import Database
@@ -108,3 +113,21 @@ def test_manifest_signed_by_another_key_fails(db: Database, settings: Settings) 
     shutil.copytree(settings.data_dir / "evidence" / "blobs", other.data_dir / "evidence" / "blobs")
     result = verify(db, other, inc)
     assert [p.kind for p in result.problems] == ["bad_signature"]
+
+
+def test_blob_written_in_chunks_is_atomic(settings: Settings) -> None:
+    """A blob written from chunks is stored under the hash of the whole; a writer that fails
+    part way leaves neither a blob nor a temporary file behind."""
+    blob = write_blob(settings, [b"[1,", b"2,", b"3]"])
+    assert blob == write_blob(settings, [b"[1,2,3]"])  # the same bytes: the same blob, kept
+    assert blob.size == 7 and read_blob(settings, blob.sha256) == b"[1,2,3]"
+    assert put_blob(settings, b"[1,2,3]") == blob.sha256
+
+    def broken() -> Iterator[bytes]:
+        yield b"[4,"
+        raise RuntimeError("the database went away")
+
+    before = sorted(blob_dir(settings).rglob("*"))
+    with pytest.raises(RuntimeError, match="went away"):
+        write_blob(settings, broken())
+    assert sorted(blob_dir(settings).rglob("*")) == before

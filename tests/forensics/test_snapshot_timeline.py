@@ -144,3 +144,23 @@ def test_artifact_changed_without_version_change_is_a_finding(
     [finding] = supply_chain(load_case(db, inc.id), db)
     assert finding.cause == "artifact:scorer@v1"
     assert finding.taxonomy["owasp_llm"] == "LLM03:2025"
+
+
+def test_snapshot_streams_arrays_across_batches(db: Database, settings: Settings,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events reach their blob a batch at a time (500 per batch): the array is whole and in
+    order, fields are redacted in every batch, and the ids in the meta stop at the cap."""
+    monkeypatch.setattr("firebreak.forensics.snapshot.MAX_IDS_IN_META", 700)
+    settings.forensics.redact_fields = ["client_ip"]
+    insert_events(db, [LLMCall(event_id=f"e{i:04d}", ts=T0 + timedelta(milliseconds=i),
+                               deployment="bot", client_ip="198.51.100.7") for i in range(1234)])
+    inc = make_incident(db, "bot")
+    snapshot(db, incident_id=inc.id, settings=settings)
+    (record,) = [r for r in list_evidence(db, inc.id) if r["kind"] == "events:llm.call"]
+    events = _blob(settings, record)
+    ids = [e["event_id"] for e in events]  # type: ignore[union-attr]
+    assert ids == [f"e{i:04d}" for i in range(1234)]
+    assert {e["client_ip"] for e in events} == {"[redacted]"}  # type: ignore[union-attr]
+    assert record["meta"]["count"] == 1234
+    assert record["size"] == len(read_blob(settings, record["blob_sha256"]) or b"")
+    assert record["meta"]["event_ids"] == [f"e{i:04d}" for i in range(700)]

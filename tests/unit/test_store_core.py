@@ -14,11 +14,12 @@ from firebreak.store.events import (
     EventFilter,
     count_events,
     deployment_kinds,
+    first_event_ids,
     first_payloads,
     insert_events,
+    joined_payloads,
     list_deployments,
     query_events,
-    stored_array,
 )
 from firebreak.store.policy import Block, get_policy, policy_changes, update_policy
 from firebreak.store.tokens import create_token, revoke_token, verify_token
@@ -62,18 +63,27 @@ def test_filters_and_cursor_pagination(db: Database) -> None:
     assert count_events(db, EventFilter(kind="prediction")) == 1
 
 
-def test_stored_array_joins_payloads_oldest_first(db: Database) -> None:
-    calls = _calls(30, model_version="v1") + _calls(5, deployment="other")
+def test_joined_payloads_come_in_time_slices_oldest_first(db: Database) -> None:
+    calls = _calls(300, model_version="v1") + _calls(5, deployment="other")
     calls[20] = calls[20].model_copy(update={"model_version": "v2"})
     insert_events(db, list(reversed(calls)))  # stored newest first: order comes from ts
-    f = EventFilter(deployment="support-bot", kind="llm.call")
-    arr = stored_array(db, f, ids=4)
-    events = orjson.loads(arr.data)
-    assert arr.count == 30 and len(events) == 30
-    assert [e["event_id"] for e in events] == [f"support-bot-{i}" for i in range(30)]
-    assert arr.event_ids == [f"support-bot-{i}" for i in range(4)]
+    t0 = calls[0].ts
+    f = EventFilter(deployment="support-bot", kind="llm.call", since=t0,
+                    until=t0 + timedelta(seconds=300))
+    target = 40 * len(calls[0].model_dump_json(exclude_none=True))  # about 40 events
+    slices = list(joined_payloads(db, f, target=target))
+    counts = [n for n, _ in slices]
+    # one event a second: the span starts at 10 s and doubles while slices are small
+    assert sum(counts) == 300 and counts[:2] == [10, 20] and len(slices) < 20
+    assert max(len(data) for _, data in slices) <= target * 1.2
+    events = orjson.loads(b"[" + b",".join(data for _, data in slices) + b"]")
+    assert [e["event_id"] for e in events] == [f"support-bot-{i}" for i in range(300)]
     assert LLMCall.model_validate(events[7]) == calls[7]
-    assert orjson.loads(stored_array(db, EventFilter(deployment="none", kind="x")).data) == []
+    assert first_event_ids(db, f, 4) == [f"support-bot-{i}" for i in range(4)]
+    empty = EventFilter(deployment="none", kind="x", since=t0, until=t0 + timedelta(hours=1))
+    assert list(joined_payloads(db, empty)) == [] and first_event_ids(db, empty, 4) == []
+    with pytest.raises(ValueError, match="since and until"):
+        next(joined_payloads(db, EventFilter(deployment="support-bot")))
     assert deployment_kinds(db, "support-bot") == ["llm.call"] and not deployment_kinds(db, "x")
     first = first_payloads(db, EventFilter(deployment="support-bot"), ["v1", "v2"])
     assert {v: orjson.loads(p)["event_id"] for v, p in first.items()} == {

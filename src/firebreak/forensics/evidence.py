@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +29,21 @@ from firebreak.store.forensics import EvidenceRow, ManifestRow
 GENESIS = "0" * 64
 
 
+@dataclass(frozen=True)
+class Blob:
+    """Bytes already in the blob store."""
+
+    sha256: str
+    size: int
+
+
 @dataclass
 class Item:
-    """One artifact to capture: bytes plus what they are."""
+    """One artifact to capture: its bytes (or the blob already holding them) and what they are."""
 
     kind: str
     label: str
-    data: bytes
+    data: bytes | Blob
     media_type: str = "application/json"
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -57,17 +65,33 @@ def blob_path(settings: Settings, sha: str) -> Path:
 def put_blob(settings: Settings, data: bytes) -> str:
     """Store `data` under its SHA-256 (idempotent, atomic); returns the hash."""
     sha = hashlib.sha256(data).hexdigest()
-    path = blob_path(settings, sha)
-    if path.is_file():
-        return sha
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    if not blob_path(settings, sha).is_file():
+        write_blob(settings, [data])
     return sha
+
+
+def write_blob(settings: Settings, chunks: Iterable[bytes]) -> Blob:
+    """Store the concatenation of `chunks` under its SHA-256, hashed as it is written, so a
+    capture holds one chunk in memory at a time (atomic: a reader sees all of it or none)."""
+    digest, size = hashlib.sha256(), 0
+    tmp_dir = blob_dir(settings)
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                digest.update(chunk)
+                fh.write(chunk)
+                size += len(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        path = blob_path(settings, digest.hexdigest())
+        path.parent.mkdir(exist_ok=True)
+        os.replace(tmp, path)  # the same bytes if it was there already
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Blob(digest.hexdigest(), size)
 
 
 def read_blob(settings: Settings, sha: str) -> bytes | None:
@@ -104,7 +128,7 @@ def add_evidence(
     """Capture `items` as chained records; returns their evidence ids in order."""
     if not items:
         return []
-    shas = [put_blob(settings, it.data) for it in items]  # blobs first: a record never dangles
+    blobs = [_stored(settings, it.data) for it in items]  # blobs first: a record never dangles
     key = keys.signing_key(settings)
     now = datetime.now(UTC)
     ids: list[str] = []
@@ -116,15 +140,15 @@ def add_evidence(
             )
             or GENESIS
         )
-        for it, sha in zip(items, shas, strict=True):
+        for it, blob in zip(items, blobs, strict=True):
             row = EvidenceRow(
                 id="ev-" + uuid.uuid4().hex[:16],
                 incident_id=incident_id,
                 ts=now,
                 kind=it.kind,
                 label=it.label,
-                blob_sha256=sha,
-                size=len(it.data),
+                blob_sha256=blob.sha256,
+                size=blob.size,
                 media_type=it.media_type,
                 meta=it.meta,
                 prev_hash=prev,
@@ -136,6 +160,10 @@ def add_evidence(
         if incident_id is not None:
             _write_manifest(session, key, incident_id, now)
     return ids
+
+
+def _stored(settings: Settings, data: bytes | Blob) -> Blob:
+    return data if isinstance(data, Blob) else Blob(put_blob(settings, data), len(data))
 
 
 def _lock_chain(db: Database, session: Session) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import chain
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import LargeBinary, Select, Table, func, literal, select
@@ -276,33 +276,6 @@ def load_events(db: Database, f: EventFilter, *, limit: int = 100_000) -> list[E
     return [event_adapter.validate_json(p) for p in payloads]
 
 
-class StoredEvent(NamedTuple):
-    """One stored event as the store holds it: a few index columns and its JSON payload."""
-
-    event_id: str
-    kind: str
-    model_version: str | None
-    payload: str
-
-
-def load_stored(db: Database, f: EventFilter) -> list[StoredEvent]:
-    """Events matching `f` unvalidated, oldest first: for copying them out (evidence), where
-    validating each into a model and dumping it again would cost most of the time."""
-    q = _filtered(f, select(EventRow.event_id, EventRow.kind, EventRow.model_version,
-                            EventRow.payload)).order_by(EventRow.ts, EventRow.seq)
-    with db.session() as session:
-        rows = session.connection().execute(q)  # Core rows: no ORM loading per row
-        return list(map(StoredEvent._make, rows))
-
-
-class StoredArray(NamedTuple):
-    """The events matching a filter as one JSON array of their stored payloads."""
-
-    count: int
-    event_ids: list[str]  # the first `ids` of them, oldest first
-    data: bytes           # b"[payload,payload,...]", oldest first
-
-
 def deployment_kinds(db: Database, deployment: str) -> list[str]:
     """The kinds of event a deployment has sent (kept by every insert, so no scan)."""
     with db.session() as session:
@@ -310,40 +283,58 @@ def deployment_kinds(db: Database, deployment: str) -> list[str]:
         return sorted((row.counts or {}) if row is not None else {})
 
 
-def stored_array(db: Database, f: EventFilter, *, ids: int = 2000) -> StoredArray:
-    """Events matching `f` joined into a JSON array by the database itself, oldest first.
+def joined_payloads(db: Database, f: EventFilter, *,
+                    target: int = 4 << 20) -> Iterator[tuple[int, bytes]]:
+    """(count, b"payload,payload,...") of the events matching `f`, oldest first, one time
+    slice at a time, each joined by the database. `f` needs `since` and `until`.
 
-    Evidence copies hundreds of thousands of payloads; joining them in SQL keeps Python (and
-    its GIL, which a busy control plane shares with ingest and containment) out of the loop.
+    Evidence copies 100,000+ payloads. Joined in one piece they pass ~5x their size through
+    fresh buffers, and on a VM whose host backs memory lazily first-touching those cost more
+    than the copy (15 minutes of chaos-world chat, 131 MB: 2.3-2.6 s beside another capture).
+    Fetched row by row, each row hands the GIL back, and a snapshot in the control plane's
+    process beside a busy thread took 150 s instead of 3. Slices of about `target` bytes
+    keep both small: the span doubles while slices come out small, halves when one is large.
     """
-    if f.kind is None:
-        raise ValueError("stored_array needs a kind: one array per kind")
+    if f.since is None or f.until is None:
+        raise ValueError("joined_payloads needs a window (since and until)")
+    start, span = f.since, timedelta(seconds=10)
+    while start < f.until:
+        end = min(start + span, f.until)
+        count, data = _joined(db, replace(f, since=start, until=end))
+        if count:
+            yield count, data
+        if len(data) < target // 2:
+            span *= 2
+        elif len(data) > target * 2:
+            span = max(span / 2, timedelta(milliseconds=100))
+        start = end
+
+
+def _joined(db: Database, f: EventFilter) -> tuple[int, bytes]:
+    """The payloads matching `f` joined with commas by the database, as bytes (a text result
+    would be decoded and encoded again), in one row: each row fetched hands the GIL back."""
     order = (EventRow.ts, EventRow.seq)
-    first = _filtered(f, select(EventRow.event_id)).order_by(*order).limit(ids).subquery()
-    if db.engine.dialect.name == "postgresql":
-        joined = func.string_agg(EventRow.payload, postgresql.aggregate_order_by(
-            literal(","), *order))
-        q = _filtered(f, select(func.count(), func.convert_to(_bracketed(joined), "UTF8")))
-        q_ids = select(func.json_agg(first.c.event_id))
-    else:  # SQLite keeps a subquery's ORDER BY when an aggregate reads it (not flattened)
+    if db.is_sqlite:  # SQLite keeps a subquery's ORDER BY when an aggregate reads it
         inner = _filtered(f, select(EventRow.payload)).order_by(*order).subquery()
-        q = select(func.count(), sql_cast(_bracketed(func.group_concat(inner.c.payload, ",")),
-                                          LargeBinary))
-        q_ids = select(func.json_group_array(first.c.event_id))
-    # One row per query: each row fetched hands the GIL back and waits to take it again.
+        joined = func.coalesce(func.group_concat(inner.c.payload, ","), "")
+        q = select(func.count(), sql_cast(joined, LargeBinary))
+    else:
+        joined = func.coalesce(func.string_agg(
+            EventRow.payload, postgresql.aggregate_order_by(literal(","), *order)), "")
+        q = _filtered(f, select(func.count(), func.convert_to(joined, "UTF8")))
     with db.session() as session:
         count, data = session.execute(q).one()
-        event_ids = session.scalar(q_ids)
-    if isinstance(event_ids, str):
-        event_ids = orjson.loads(event_ids)
-    return StoredArray(int(count), list(event_ids or []), bytes(data))
+    return int(count), bytes(data)
 
 
-def _bracketed(joined: Any) -> Any:
-    """`[` joined `]`, as bytes from the database: 15 minutes of the chaos world's chat are
-    130 MB, and a text result is decoded, encoded again and copied to add the brackets
-    (0.45 s against 0.31 for those 52,000 llm.call events)."""
-    return literal("[") + func.coalesce(joined, "") + literal("]")
+def first_event_ids(db: Database, f: EventFilter, n: int) -> list[str]:
+    """The ids of the first `n` events matching `f`, oldest first, as one row."""
+    first = _filtered(f, select(EventRow.event_id)).order_by(EventRow.ts, EventRow.seq).limit(n)
+    ids = first.subquery().c.event_id
+    agg = func.json_group_array(ids) if db.is_sqlite else func.json_agg(ids)
+    with db.session() as session:
+        out = session.scalar(select(agg))
+    return list(orjson.loads(out) if isinstance(out, str) else out or [])
 
 
 def first_payloads(db: Database, f: EventFilter, versions: Sequence[str]) -> dict[str, str]:
