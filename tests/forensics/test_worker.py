@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -139,3 +141,51 @@ def test_warm_up_runs_a_snapshots_queries_and_writes_nothing(
     worker.warm_up(db, settings)  # the children open the database and do the same
     assert list_evidence(db) == [] and list_policies(db) == []
     assert worker.snapshot(db, incident_id=inc.id, window_seconds=600, settings=settings)
+
+
+CONTROL_PLANE = """
+import os, sys, time
+from pathlib import Path
+from firebreak.config import Settings
+from firebreak.forensics import worker
+from firebreak.store import open_database
+url = sys.argv[1]
+settings = Settings(database_url=url, data_dir=Path(sys.argv[2]))
+worker.warm_up(open_database(url), settings)
+for pool in worker.NICE:
+    worker._executor(pool).submit(os.getpid).result()  # started and past their warm-up
+pids = [pid for pool in worker.NICE for pid in worker._executor(pool)._processes]
+print(*pids, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_children_exit_when_the_control_plane_is_killed(tmp_path: Path) -> None:
+    """SIGKILL runs no atexit hook and shuts no pool down: the children go anyway."""
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    open_database(url).dispose()
+    parent = subprocess.Popen([sys.executable, "-c", CONTROL_PLANE, url, str(tmp_path / "data")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        children = [int(p) for p in parent.stdout.readline().split()]
+        assert len(children) == 3 and all(_alive(p) for p in children)  # 2 evidence, 1 report
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [p for p in children if _alive(p)]
+    for pid in left:  # do not leave them behind when the check fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, exited but not yet reaped by init, does not count)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False

@@ -19,6 +19,7 @@ import atexit
 import ctypes
 import ctypes.util
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -148,11 +149,23 @@ atexit.register(_reset)
 
 def _background(pool: str) -> None:
     """In a child: yield the CPU to the control plane by `NICE[pool]` (0 for snapshots, which
-    a playbook's containment waits for; more for reports, seconds of work nobody waits for)."""
+    a playbook's containment waits for; more for reports, seconds of work nobody waits for),
+    and end with the control plane."""
     if NICE[pool]:
         os.nice(NICE[pool])
     if pool == "evidence":
         _keep_freed_memory()
+    threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
+
+
+def _exit_with_parent() -> None:
+    """In a child: exit as soon as the control plane has. A pool's children wait on their
+    queue, which they hold both ends of, so a control plane killed (SIGKILL, OOM killer) or
+    exiting without shutting its pools down left them running, each holding its memory."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
 
 
 def _keep_freed_memory() -> None:
