@@ -171,11 +171,12 @@ def _exit_with_parent() -> None:
 def _keep_freed_memory() -> None:
     """In an evidence child: serve big buffers from the heap and keep them once freed.
 
-    A snapshot copies a window's events through buffers of 100+ MB. glibc maps each such
-    buffer afresh and unmaps it when freed, so every snapshot faults in every page again: on
-    a VM whose host backs guest pages lazily, a 15-minute capture spent 0.5-1.2 s in the
-    kernel against 0.4 s of its own work. Kept, the next snapshot reuses them; the child
-    holds the memory of its largest snapshot (~0.8 GB for 130 MB of events).
+    A snapshot passes a window's events through slices of a few MB and SQLite's page cache.
+    glibc maps big buffers afresh and unmaps them when freed, so every snapshot would fault
+    its pages in again: on a VM whose host backs guest pages lazily that cost more than the
+    copying (when whole arrays were joined at once, 0.5-1.2 s in the kernel against 0.4 s of
+    work). Kept, the next snapshot reuses them; the child holds the memory of its largest
+    snapshot (~0.2 GB for 15 minutes of 50 chat calls/s).
     """
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
