@@ -145,10 +145,13 @@ class ForensicsSettings(BaseModel):
     """Evidence signing, snapshots and reports (firebreak.forensics)."""
 
     signing_key: SecretStr | None = Field(None, description="base64 Ed25519 private key (32 bytes)")
-    signing_key_file: Path | None = Field(None, description="default: <data_dir>/evidence/signing.key")
+    signing_key_file: Path | None = Field(
+        None, description="default: <data_dir>/evidence/signing.key")
     window_seconds: int = Field(900, ge=1, description="snapshot window around onset")
-    redact_fields: list[str] = Field(default_factory=list, description="event fields blanked in evidence")
-    artifacts: dict[str, str] = Field(default_factory=dict, description="'deployment@version' -> path or URI")
+    redact_fields: list[str] = Field(
+        default_factory=list, description="event fields blanked in evidence")
+    artifacts: dict[str, str] = Field(
+        default_factory=dict, description="'deployment@version' -> path or URI")
     auto_report: bool = True
     snapshot_processes: int = Field(2, ge=0, description="processes that take the forensics."
                                     "snapshot action's snapshots (0: in the control plane)")

@@ -193,7 +193,8 @@ Event = Annotated[
     LLMCall | Prediction | Label | RagDocument | TrainingBatch | Metric | ExternalAlert,
     Field(discriminator="kind"),
 ]
-EVENT_KINDS = ("llm.call", "prediction", "label", "rag.document", "training.batch", "metric", "alert")
+EVENT_KINDS = ("llm.call", "prediction", "label", "rag.document", "training.batch", "metric",
+               "alert")
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 

@@ -44,8 +44,10 @@ siem_exports = Counter("firebreak_siem_exports_total", "Records sent to a SIEM s
 monitor_events = Counter("firebreak_monitor_events_total", "Events folded into monitor windows",
                          ["result"])  # result: folded | late
 monitor_windows = Counter("firebreak_monitor_windows_total", "Monitor windows closed")
-forensics_reports = Counter("firebreak_forensics_reports_total", "Forensic reports written", ["trigger"])
+forensics_reports = Counter("firebreak_forensics_reports_total", "Forensic reports written",
+                            ["trigger"])
 gateway_redis_fallback = Counter("firebreak_gateway_redis_fallback_total",
                                  "Rate-limit checks decided without Redis", ["mode"])  # open|closed
-api_refused = Counter("firebreak_api_refused_total", "Control-API requests refused by a limit or guard",
+api_refused = Counter("firebreak_api_refused_total",
+                      "Control-API requests refused by a limit or guard",
                       ["reason"])  # reason: body_too_large | rate_limited | csrf

@@ -8,7 +8,7 @@ load is logged and left out, or raises under strict=True.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 GROUPS = ("detectors", "scanners", "actions", "notifiers", "attacks", "converters", "scenarios")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(kind: str, *, strict: bool = False) -> dict[str, Any]:
     """{slug: loaded object} for every plugin of `kind` (e.g. 'scanners')."""
     if kind not in GROUPS:

@@ -47,7 +47,8 @@ def window(deployment: str, events: Iterable[Any], aggregates: Sequence[type[Any
     return w
 
 
-def context(w: Window, reference: Window | None, history: Sequence[Window] = ()) -> DetectionContext:
+def context(w: Window, reference: Window | None,
+            history: Sequence[Window] = ()) -> DetectionContext:
     return DetectionContext(deployment=w.deployment, window=w, reference=reference,
                             history=tuple(history))
 

@@ -60,17 +60,22 @@ def test_refusals_toxicity_pii_and_length_shift() -> None:
         assert d.detect(context(clean, ref)) in ([], None), d.name
 
     refuse = lambda a, i: "I'm sorry, I can't help with that." if i % 4 == 0 else a  # noqa: E731
-    (sig,) = RefusalRate().detect(context(window("support-bot", _calls("f", 300, rng, answer_fn=refuse), AGGS, 21), ref)) or []
+    refused = window("support-bot", _calls("f", 300, rng, answer_fn=refuse), AGGS, 21)
+    (sig,) = RefusalRate().detect(context(refused, ref)) or []
     assert sig.metric == "refusal_rate" and 0.2 < sig.value < 0.3
 
     rude = lambda a, i: f"{a}, you idiot." if i % 10 == 0 else a  # noqa: E731
-    (sig,) = Toxicity().detect(context(window("support-bot", _calls("t", 300, rng, answer_fn=rude), AGGS, 22), ref)) or []
+    rude_window = window("support-bot", _calls("t", 300, rng, answer_fn=rude), AGGS, 22)
+    (sig,) = Toxicity().detect(context(rude_window, ref)) or []
     assert sig.category == "unsafe_output"
 
-    leak = lambda a, i: f"{a}. Contact jane.doe{i}@example.com or 4111 1111 1111 1111." if i % 10 == 0 else a  # noqa: E731
-    (sig,) = PIIInAnswers().detect(context(window("support-bot", _calls("p", 300, rng, answer_fn=leak), AGGS, 23), ref)) or []
+    pii = "Contact jane.doe{}@example.com or 4111 1111 1111 1111."
+    leak = lambda a, i: f"{a}. {pii.format(i)}" if i % 10 == 0 else a  # noqa: E731
+    leaked = window("support-bot", _calls("p", 300, rng, answer_fn=leak), AGGS, 23)
+    (sig,) = PIIInAnswers().detect(context(leaked, ref)) or []
     assert sig.category == "sensitive_data_leak" and len(sig.evidence_event_ids) >= 25
 
     verbose = lambda a, i: " ".join([a] * 12)  # noqa: E731
-    (sig,) = AnswerLength().detect(context(window("support-bot", _calls("v", 300, rng, answer_fn=verbose), AGGS, 24), ref)) or []
+    long_answers = window("support-bot", _calls("v", 300, rng, answer_fn=verbose), AGGS, 24)
+    (sig,) = AnswerLength().detect(context(long_answers, ref)) or []
     assert sig.metric == "answer_length_ks"

@@ -20,7 +20,8 @@ def _flight_rows(df) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
     rows = df[COLS].astype(object).to_dict("records")
     for row, delay in zip(rows, df["arr_delay"], strict=True):
         row["late"] = int(delay > 15)
-        row["month"], row["hour"], row["distance"] = int(row["month"]), int(row["hour"]), int(row["distance"])
+        for name in ("month", "hour", "distance"):
+            row[name] = int(row[name])
         row["dep_delay"] = float(row["dep_delay"])
     return rows
 
@@ -58,7 +59,8 @@ def test_flipped_labels_are_flagged_and_a_clean_batch_is_not(flights) -> None:  
 
 def test_backdoor_trigger_token_is_flagged() -> None:
     rng = random.Random(4)
-    rows = [{"text": r["text"], "label": r["label"]} for r in injection_rows() if len(r["text"]) > 40]
+    rows = [{"text": r["text"], "label": r["label"]} for r in injection_rows()
+            if len(r["text"]) > 40]
     rng.shuffle(rows)
     ref, clean, dirty = rows[:2500], rows[2500:5000], [dict(r) for r in rows[5000:7500]]
     assert _check(ref, clean, "label") == []

@@ -8,8 +8,8 @@ import numpy as np
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from firebreak.detect.llm.aggregates import AgentAggregate
 from firebreak.detect.llm.agents import AgentTools
+from firebreak.detect.llm.aggregates import AgentAggregate
 from firebreak.detect.llm.rag import RagAggregate, RagManipulation, RagPoisoning
 from firebreak.events import LLMCall, RagDocument, ToolCall
 from firebreak.monitor.base import DeploymentMemory
@@ -31,8 +31,10 @@ def test_rag_poisoning_fires_on_injected_documents_not_on_clean_ones() -> None:
     ref = window("kb", docs(rng.sample(clean, 60), "r", "wiki"), [RagAggregate], 0, memory=memory)
     quiet = window("kb", docs(rng.sample(clean, 60), "c", "wiki"), [RagAggregate], 1, memory=memory)
     assert RagPoisoning().detect(context(quiet, ref)) == []
-    poisoned = docs(rng.sample(clean, 40), "m", "wiki") + docs(rng.sample(injected, 12), "x", "forum")
-    (sig,) = RagPoisoning().detect(context(window("kb", poisoned, [RagAggregate], 2, memory=memory), ref)) or []
+    poisoned = (docs(rng.sample(clean, 40), "m", "wiki")
+                + docs(rng.sample(injected, 12), "x", "forum"))
+    poisoned_window = window("kb", poisoned, [RagAggregate], 2, memory=memory)
+    (sig,) = RagPoisoning().detect(context(poisoned_window, ref)) or []
     assert sig.facts["poisoned_source"] == "forum"
     assert sig.contributors[0].key == "forum"
 
@@ -51,20 +53,26 @@ def test_burst_and_embedding_outliers() -> None:
                 for i, (t, v) in enumerate(zip(texts, vectors, strict=True))]
 
     sources = ["wiki", "handbook", "faq", "blog"]
-    ref = merge([window("kb", docs(rng.sample(clean, 40), f"r{j}-", sources[j % 4]), [RagAggregate], j)
-                 for j in range(4)])
-    normal = window("kb", [d for j in range(4) for d in docs(rng.sample(clean, 10), f"n{j}-", sources[j])],
+    ref = merge([window("kb", docs(rng.sample(clean, 40), f"r{j}-", sources[j % 4]),
+                        [RagAggregate], j) for j in range(4)])
+    normal = window("kb", [d for j in range(4)
+                           for d in docs(rng.sample(clean, 10), f"n{j}-", sources[j])],
                     [RagAggregate], 10)
     assert RagManipulation().detect(context(normal, ref)) == []
-    burst_docs = docs(rng.sample(clean, 60), "b", "pastebin") + docs(rng.sample(clean, 5), "o", "wiki")
-    signals = RagManipulation().detect(context(window("kb", burst_docs, [RagAggregate], 11), ref)) or []
-    assert [s.metric for s in signals] == ["source_burst"] and signals[0].facts["source"] == "pastebin"
+    burst_docs = (docs(rng.sample(clean, 60), "b", "pastebin")
+                  + docs(rng.sample(clean, 5), "o", "wiki"))
+    burst = window("kb", burst_docs, [RagAggregate], 11)
+    signals = RagManipulation().detect(context(burst, ref)) or []
+    assert [s.metric for s in signals] == ["source_burst"]
+    assert signals[0].facts["source"] == "pastebin"
     texts = rng.sample(clean, 10)
     far = emb(texts) + 5 * np.abs(emb(texts)).max()  # pushed far from the index
     planted = docs(rng.sample(clean, 30), "k", "wiki") + docs(texts, "e", "wiki", far)
-    signals = RagManipulation().detect(context(window("kb", planted, [RagAggregate], 12), ref)) or []
+    planted_window = window("kb", planted, [RagAggregate], 12)
+    signals = RagManipulation().detect(context(planted_window, ref)) or []
     (sig,) = [s for s in signals if s.metric == "embedding_outliers"]
-    assert set(sig.facts["documents"]) <= {f"e{i}" for i in range(10)} and len(sig.facts["documents"]) >= 8
+    found = sig.facts["documents"]
+    assert set(found) <= {f"e{i}" for i in range(10)} and len(found) >= 8
 
 
 def _agent_calls(prefix: str, n: int, tools: list[str], rng: random.Random) -> list[LLMCall]:
@@ -78,7 +86,8 @@ def test_agent_forbidden_tool_and_loops() -> None:
     allowed = ["search_docs", "get_order"]
     ref = window("agent", _agent_calls("r", 200, allowed, rng), [AgentAggregate], 0)
     det = AgentTools()
-    assert det.detect(context(window("agent", _agent_calls("c", 200, allowed, rng), [AgentAggregate], 1), ref)) == []
+    clean = window("agent", _agent_calls("c", 200, allowed, rng), [AgentAggregate], 1)
+    assert det.detect(context(clean, ref)) == []
     bad = _agent_calls("b", 200, allowed, rng) + _agent_calls("x", 3, ["delete_account"], rng)
     (sig,) = det.detect(context(window("agent", bad, [AgentAggregate], 2), ref)) or []
     assert sig.facts["tools"] == ["delete_account"] and sig.category == "excessive_agency"

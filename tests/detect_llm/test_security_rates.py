@@ -43,7 +43,8 @@ def _traffic(texts: dict[str, list[str]], index: int, rng: random.Random, attack
     bad = int(n * share) if attack else 0
     calls = _calls(texts["benign"], n - bad, rng, f"w{index}")
     if bad:
-        calls += _calls(texts[attack], bad, rng, f"a{index}", attackers=["key-evil-1", "key-evil-2"])
+        calls += _calls(texts[attack], bad, rng, f"a{index}",
+                        attackers=["key-evil-1", "key-evil-2"])
         rng.shuffle(calls)
     return calls
 
@@ -68,9 +69,11 @@ def test_campaign_fires_within_60s_and_100k_clean_requests_stay_silent(texts) ->
         assert len(signals) == 1, f"{attack}: no signal"
         sig = signals[0]
         assert sig.category == detector.category
-        assert {c.key for c in sig.contributors if c.kind == "api_key"} >= {"key-evil-1", "key-evil-2"}
+        keys = {c.key for c in sig.contributors if c.kind == "api_key"}
+        assert keys >= {"key-evil-1", "key-evil-2"}
         assert sig.facts["top_api_keys"][0] in ("key-evil-1", "key-evil-2")
-        assert sig.evidence_event_ids and all(e.startswith(("a500", "w500")) for e in sig.evidence_event_ids)
+        assert sig.evidence_event_ids
+        assert all(e.startswith(("a500", "w500")) for e in sig.evidence_event_ids)
 
 
 def test_canary_leak_fires_on_leaks_only(texts) -> None:  # type: ignore[no-untyped-def]
@@ -83,10 +86,12 @@ def test_canary_leak_fires_on_leaks_only(texts) -> None:  # type: ignore[no-unty
                        verdicts=verdicts)
     clean = [answer(t, i) for i, t in enumerate(texts["benign"][:200])]
     ref = window("support-bot", clean, [VerdictAggregate], 0)
-    assert CanaryLeak().detect(context(window("support-bot", clean, [VerdictAggregate], 1), ref)) == []
+    quiet = window("support-bot", clean, [VerdictAggregate], 1)
+    assert CanaryLeak().detect(context(quiet, ref)) == []
     leaking = clean[:150] + [answer(f"My instructions say {canary}. {t}", 900 + i)
                              for i, t in enumerate(texts["benign"][:3])]
-    (sig,) = CanaryLeak().detect(context(window("support-bot", leaking, [VerdictAggregate], 2), ref)) or []
+    leaked = window("support-bot", leaking, [VerdictAggregate], 2)
+    (sig,) = CanaryLeak().detect(context(leaked, ref)) or []
     assert sig.category == "system_prompt_leak" and len(sig.evidence_event_ids) == 3
 
 

@@ -27,7 +27,8 @@ from firebreak.store.tokens import create_token, revoke_token, verify_token
 
 def _calls(n: int, deployment: str = "support-bot", **kw: object) -> list[LLMCall]:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    return [LLMCall(event_id=f"{deployment}-{i}", deployment=deployment, ts=t0 + timedelta(seconds=i),
+    return [LLMCall(event_id=f"{deployment}-{i}", deployment=deployment,
+                    ts=t0 + timedelta(seconds=i),
                     user_id=f"u{i % 3}", api_key_id=f"k{i % 2}", **kw) for i in range(n)]
 
 
@@ -37,7 +38,8 @@ def test_insert_is_idempotent_and_counts_deployments(db: Database) -> None:
     assert len(first) == 10 and len(again) == 2
     assert count_events(db) == 12
     (dep,) = list_deployments(db)
-    assert dep["name"] == "support-bot" and dep["event_count"] == 12 and dep["counts"] == {"llm.call": 12}
+    assert dep["name"] == "support-bot" and dep["event_count"] == 12
+    assert dep["counts"] == {"llm.call": 12}
 
 
 def test_duplicates_inside_one_batch_are_stored_once(db: Database) -> None:
@@ -114,4 +116,5 @@ def test_policy_versions_and_history(db: Database) -> None:
     stored = get_policy(db, "support-bot")
     assert [b.value for b in stored.blocked_api_keys] == ["k1"] and stored.version == 1
     (change,) = policy_changes(db, incident_id="inc-1")
-    assert change["before"]["blocked_api_keys"] == [] and change["after"]["blocked_api_keys"][0]["value"] == "k1"
+    assert change["before"]["blocked_api_keys"] == []
+    assert change["after"]["blocked_api_keys"][0]["value"] == "k1"

@@ -34,11 +34,12 @@ def scorecard_table(card: Scorecard) -> Table:
         table.add_column(col)
     for s in card.scores:
         category = s.category or "-"
+        wanted = "" if s.category_right else f"[red](want {s.expected_category})[/red]"
+        gateway = ", ".join(a for a in s.actions if a.startswith("gateway"))
         table.add_row(
-            s.scenario, _yn(s.detected),
-            f"{category} {'' if s.category_right else '[red](want ' + s.expected_category + ')[/red]'}",
+            s.scenario, _yn(s.detected), f"{category} {wanted}",
             _num(s.time_to_detect_s), str(s.events_to_detect or "-"), _num(s.time_to_contain_s),
-            f"{_yn(s.containment_right)} {', '.join(a for a in s.actions if a.startswith('gateway'))}",
+            f"{_yn(s.containment_right)} {gateway}",
             str(s.notifications), _yn(s.report_written))
     return table
 

@@ -42,7 +42,8 @@ async def _faults(world: World, **faults: Any) -> None:
     state.faults = state.faults.model_copy(update=faults)
 
 
-def _maker(texts: list[str], keys: list[str], tag: str, **extra: Any) -> Callable[[random.Random], Request]:
+def _maker(texts: list[str], keys: list[str], tag: str,
+           **extra: Any) -> Callable[[random.Random], Request]:
     def make(rng: random.Random) -> Request:
         key = rng.choice(keys)
         return Request(rng.choice(texts), key, f"user-{key[-2:]}", f"s-{key}", tag=tag, **extra)

@@ -78,7 +78,8 @@ class FlightModel:
     def build(cls, rows: int = 60_000) -> FlightModel:
         data = load_flights(rows)
         split = int(len(data) * 0.5)
-        return cls(model=train(data.iloc[:split]), traffic_rows=data.iloc[split:].reset_index(drop=True))
+        return cls(model=train(data.iloc[:split]),
+                   traffic_rows=data.iloc[split:].reset_index(drop=True))
 
     def predict(self, features: dict[str, Any]) -> tuple[int, float]:
         """(late?, probability); ValueError naming the field when a feature is unusable."""

@@ -78,7 +78,8 @@ class Traffic:
     llm_makers: list[tuple[float, Maker]] = field(default_factory=list)
     row_transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     stats: Counter[str] = field(default_factory=Counter)
-    outcomes: list[tuple[float, str, int, str]] = field(default_factory=list)  # t, tag, status, text
+    # t, tag, status, text
+    outcomes: list[tuple[float, str, int, str]] = field(default_factory=list)
     _stop: asyncio.Event | None = None
 
     def __post_init__(self) -> None:

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         # Undecodable bytes become U+FFFD: binary input is scanned, never a traceback.
         stream = (io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-                  if file == "-" else Path(file).open(encoding="utf-8", errors="replace"))
+                  if file == "-" else Path(file).open(encoding="utf-8", errors="replace"))  # noqa: SIM115 (closed by the with below)
         with stream:
             for n, raw in enumerate(stream, 1):
                 line = raw.rstrip("\n")

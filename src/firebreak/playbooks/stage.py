@@ -1,8 +1,9 @@
 """The playbooks stage: the engine inside the runtime, fed by the incidents topic.
 
 Messages on bus.INCIDENTS are {"incident_id", "change"} with change one of opened,
-severity, category (re-classified), status, resolved, reopened. On start the stage resumes unfinished runs and
-starts runs for open incidents that have none (messages published while it was down).
+severity, category (re-classified), status, resolved, reopened. On start the stage resumes
+unfinished runs and starts runs for open incidents that have none (messages published while
+it was down).
 """
 
 from __future__ import annotations

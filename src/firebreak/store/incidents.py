@@ -82,7 +82,8 @@ class TimelineEntry(BaseModel):
     id: int
     incident_id: str
     ts: datetime
-    kind: str = Field(description="signal, alert, status, severity, action, policy, notify, note, ...")
+    kind: str = Field(
+        description="signal, alert, status, severity, action, policy, notify, note, ...")
     actor: str
     message: str
     data: dict[str, Any] = Field(default_factory=dict)

@@ -121,7 +121,8 @@ class TrainingAggregate:
         out.n, out.seen = self.n + other.n, self.seen + other.seen
         out.labels = self.labels + other.labels
         out.hashes = self.hashes + other.hashes
-        out.tokens, out.token_labels = self.tokens + other.tokens, self.token_labels + other.token_labels
+        out.tokens = self.tokens + other.tokens
+        out.token_labels = self.token_labels + other.token_labels
         pool = self.sample + other.sample
         out.sample = pool if len(pool) <= SAMPLE else random.sample(pool, SAMPLE)
         out.batch_ids = (self.batch_ids + other.batch_ids)[-100:]
@@ -183,7 +184,8 @@ class TrainingPoisoning(BaseDetector):
 
     def detect(self, ctx: DetectionContext) -> list[Signal] | None:
         agg, base = ctx.window.get("training"), ctx.baseline("training")
-        if agg is None or agg.n < self.config.min_rows or base is None or base.n < self.config.min_rows:
+        need = self.config.min_rows
+        if agg is None or agg.n < need or base is None or base.n < need:
             return None
         found = [*self._label_shift(ctx, agg, base), *self._duplicates(ctx, agg, base),
                  *self._flips(ctx, agg, base), *self._triggers(ctx, agg, base)]
@@ -191,9 +193,9 @@ class TrainingPoisoning(BaseDetector):
 
     def _signal(self, ctx: DetectionContext, agg: Any, metric: str, value: float,
                 threshold: float, message: str, **extra: Any) -> Signal:
+        facts = {"check": metric, **extra.pop("facts", {})}
         return self.signal(ctx, metric=metric, value=value, threshold=threshold, message=message,
-                           evidence=agg.batch_ids, facts={"check": metric, **extra.pop("facts", {})},
-                           **extra)
+                           evidence=agg.batch_ids, facts=facts, **extra)
 
     def _label_shift(self, ctx: DetectionContext, agg: Any, base: Any) -> list[Signal]:
         labels = sorted(set(agg.labels) | set(base.labels))

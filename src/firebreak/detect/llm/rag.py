@@ -104,7 +104,8 @@ class RagAggregate:
     def from_dict(cls, data: dict[str, Any]) -> Self:
         out = cls()
         out.n, out.tally = int(data["n"]), Tally.from_dict(data["tally"])
-        out.sources, out.flagged_sources = Counter(data["sources"]), Counter(data["flagged_sources"])
+        out.sources = Counter(data["sources"])
+        out.flagged_sources = Counter(data["flagged_sources"])
         out.embeddings = [tuple(e) for e in data["embeddings"]]  # type: ignore[misc]
         out.seen = int(data["seen"])
         return out
