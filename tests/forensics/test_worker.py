@@ -21,6 +21,7 @@ from firebreak.forensics import snapshot, worker
 from firebreak.forensics.evidence import list_evidence
 from firebreak.store import Database, open_database
 from firebreak.store.policy import list_policies
+from scale.scaletools import Forked
 
 
 def test_report_is_written_by_another_process(lite: tuple[Database, Settings]) -> None:
@@ -169,23 +170,17 @@ def test_children_exit_when_the_control_plane_is_killed(tmp_path: Path) -> None:
                               stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
-        children = [int(p) for p in parent.stdout.readline().split()]
-        assert len(children) == 3 and all(_alive(p) for p in children)  # 2 evidence, 1 report
+        children = [Forked(int(p)) for p in parent.stdout.readline().split()]
     finally:
         parent.kill()
         parent.wait()
+    assert len(children) == 3  # 2 evidence, 1 report
     deadline = time.monotonic() + 10
-    while any(_alive(p) for p in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    left = [p for p in children if _alive(p)]
-    for pid in left:  # do not leave them behind when the check fails
-        os.kill(pid, signal.SIGKILL)
+    left = []
+    for child in children:
+        try:
+            child.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)  # do not leave them behind when the check fails
+            left.append(child.pid)
     assert not left
-
-
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs (a zombie, exited but not yet reaped by init, does not count)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
