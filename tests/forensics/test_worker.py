@@ -8,6 +8,7 @@ import platform
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +21,7 @@ from firebreak.errors import FirebreakError
 from firebreak.forensics import snapshot, worker
 from firebreak.forensics.evidence import list_evidence
 from firebreak.store import Database, open_database
+from firebreak.store.incidents import update_incident
 from firebreak.store.policy import list_policies
 from scale.scaletools import Forked
 
@@ -60,6 +62,38 @@ def test_snapshot_is_taken_by_another_process_at_full_priority(
     assert len({f.result() for f in both}) == worker.processes(settings, "evidence") == 2
     with pytest.raises(FirebreakError, match="inc-missing"):
         worker.snapshot(db, incident_id="inc-missing", window_seconds=600, settings=settings)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice per thread is Linux's")
+def test_snapshot_yields_the_cpu_once_its_incident_is_contained(
+        lite: tuple[Database, Settings]) -> None:
+    """Before containment a snapshot may be the containment; after it, it is a follow-up."""
+    db, settings = lite
+    inc = make_incident(db, "bot")
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def capture() -> tuple[int, int]:  # a snapshot's thread: its nice now and 1.5 s on
+        first = os.getpriority(os.PRIO_PROCESS, 0)
+        deadline = time.monotonic() + 1.5
+        while os.getpriority(os.PRIO_PROCESS, 0) == first and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return first, os.getpriority(os.PRIO_PROCESS, 0)
+
+    contain = threading.Timer(0.3, update_incident, (db, inc.id), dict(
+        actor="playbook:test", message="keys blocked", status="contained"))
+    contain.start()
+    assert worker._yielding_once_contained(db, inc.id, capture) == (
+        own, own + worker.FOLLOW_UP_NICE)
+    # only that thread: this one, and the next snapshot's thread, keep their priority
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own
+    before = worker._yielding_once_contained(db, "inc-other", capture)
+    assert before == (own, own)  # never contained (no such incident): full priority
+    # through a child: a contained incident's whole capture, and the child is not lowered
+    evidence = worker._executor("evidence")
+    child = evidence.submit(os.nice, 0).result()
+    ids = worker.snapshot(db, incident_id=inc.id, window_seconds=600, settings=settings)
+    assert ids and {e["id"] for e in list_evidence(db, inc.id)} == set(ids)
+    assert {evidence.submit(os.nice, 0).result() for _ in range(4)} == {child}
 
 
 def _pid_after(seconds: float) -> int:
@@ -114,6 +148,19 @@ def test_evidence_children_reuse_freed_buffers(lite: tuple[Database, Settings]) 
     # the report child keeps glibc's defaults: each 64 MB buffer is mapped afresh
     assert worker._executor("report").submit(_faults_of_a_second_buffer).result() > pages // 2
     assert worker._executor("evidence").submit(_faults_of_a_second_buffer).result() < pages // 20
+    # and a warmed child's first big buffer is in its heap already (a first snapshot's)
+    first = worker._executor("evidence").submit(_faults_of_a_buffer, worker.WARM_HEAP_MB // 2)
+    assert first.result() < pages // 10
+    assert _faults_of_a_buffer(worker.WARM_HEAP_MB // 2) > pages  # here: faulted afresh
+
+
+def _faults_of_a_buffer(mb: int) -> int:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    buffer = b"x" * (mb << 20)
+    del buffer
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
 
 def test_errors_come_back_with_their_message(lite: tuple[Database, Settings]) -> None:

@@ -8,9 +8,12 @@ beside two busy threads 0.8–1.2 s instead of 0.4). So spawned children take sn
 (`evidence`, `forensics.snapshot_processes` of them, 2 by default, at the control plane's
 priority: a playbook waits for them, and a drift incident's snapshot should not queue
 behind another incident's) and one writes reports (`report`, at nice 10: nobody waits for
-one). They open the same database by URL, so only databases other processes can reach
-qualify (a file or a server, not an in-memory SQLite); `snapshot_processes: 0` /
-`report_process: false` keep the work in-process.
+one). A snapshot runs in a thread of its own that drops to nice 10 as soon as its
+incident is contained (by a key block, a guard change): evidence after containment must
+not take the CPU from a snapshot that is itself another incident's containment (a drift
+incident's, which has no other). They open the same database by URL, so only databases
+other processes can reach qualify (a file or a server, not an in-memory SQLite);
+`snapshot_processes: 0` / `report_process: false` keep the work in-process.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import ctypes.util
 import multiprocessing
 import multiprocessing.connection
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import Any
 
 import structlog
@@ -32,16 +37,21 @@ import structlog
 from firebreak.config import Settings
 from firebreak.errors import FirebreakError
 from firebreak.store.db import Database
+from firebreak.store.incidents import incident_status
 
 log = structlog.get_logger(__name__)
 
 REPORT_NICE = 10
+FOLLOW_UP_NICE = REPORT_NICE  # a snapshot once its incident is contained
+CONTAINED_POLL = 0.05  # seconds between looks at a snapshot's incident
+WARM_HEAP_MB = 160  # what a first snapshot faults in: SQLite's 64 MB page cache, slices
 NICE = {"evidence": 0, "report": REPORT_NICE}  # pool -> how far below the control plane
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc's mallopt parameters
 _pools: dict[str, ProcessPoolExecutor] = {}
 _lock = threading.Lock()
 _inflight: dict[tuple[str, int], Future[list[str]]] = {}  # snapshots being taken
 _child_db: Database | None = None  # in a child: the database of the last job
+_kept = False  # in a child: glibc keeps freed memory (_keep_freed_memory)
 
 
 def shareable(db: Database) -> bool:
@@ -182,19 +192,54 @@ def _keep_freed_memory() -> None:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc (musl, macOS): malloc stays as it is
         return
+    global _kept
     mallopt(M_MMAP_THRESHOLD, 1 << 30)
     mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1)
+    mallopt(M_ARENA_MAX, 1)  # a snapshot's thread reuses the kept heap, not an arena of its own
+    _kept = True
 
 
 def _ready(pool: str, url: str, settings: Settings) -> bool:
     """In a child: import the forensics code; an evidence child also runs a snapshot's
-    queries once (snapshot.warm_up), so the first incident's snapshot is not the slow one."""
+    queries once (snapshot.warm_up) and faults in the heap a snapshot will use, so the
+    first incident's snapshot is not the slow one."""
     import firebreak.forensics.service  # noqa: F401  (the import is most of the work)
     from firebreak.forensics import snapshot
 
     if pool == "evidence":
         snapshot.warm_up(_database(url), settings)
+        _prefault_heap()
     return True
+
+
+def _prefault_heap() -> None:
+    """In an evidence child (glibc, freed memory kept): write WARM_HEAP_MB once and free it.
+    A first snapshot of an hour of flight events otherwise faulted in 148 MB (SQLite's page
+    cache, the slices), 0.14-0.4 s in the kernel on a VM that backs memory lazily."""
+    if _kept:
+        buffer = b"x" * (WARM_HEAP_MB << 20)  # written through: every page touched
+        del buffer
+
+
+def _yielding_once_contained(db: Database, incident_id: str, fn: Callable[[], Any]) -> Any:
+    """In an evidence child: fn() in a thread that drops to nice FOLLOW_UP_NICE once the
+    incident is contained (looked up every CONTAINED_POLL s). Before, a snapshot may be the
+    containment; after, it is a follow-up. Linux keeps a nice value per thread, so the
+    child's next snapshot starts at full priority again (raising one back needs privileges);
+    elsewhere a nice value is per process and the snapshot keeps full priority."""
+    with ThreadPoolExecutor(1, thread_name_prefix="snapshot") as pool:
+        tid = pool.submit(threading.get_native_id).result()
+        job = pool.submit(fn)
+        while sys.platform == "linux":
+            if incident_status(db, incident_id) not in (None, "detected", "triaged"):
+                os.setpriority(os.PRIO_PROCESS, tid,
+                               os.getpriority(os.PRIO_PROCESS, tid) + FOLLOW_UP_NICE)
+                break
+            try:
+                return job.result(timeout=CONTAINED_POLL)
+            except TimeoutError:
+                continue
+        return job.result()
 
 
 def _database(url: str) -> Database:
@@ -213,8 +258,11 @@ def _job(url: str, settings: Settings, op: str,
     constructors do not always survive pickling."""
     from firebreak.forensics import service
 
-    fn: Callable[..., Any] = getattr(service, op)
+    db = _database(url)
+    work = partial(getattr(service, op), db, settings=settings, **kwargs)
     try:
-        return None, fn(_database(url), settings=settings, **kwargs)
+        if op == "snapshot":
+            return None, _yielding_once_contained(db, kwargs["incident_id"], work)
+        return None, work()
     except FirebreakError as exc:
         return exc.message, None

@@ -114,6 +114,12 @@ def get_incident(db: Database, incident_id: str) -> Incident:
         return _incident(row)
 
 
+def incident_status(db: Database, incident_id: str) -> str | None:
+    """Just the status (None: no such incident), for a caller that asks often."""
+    with db.session() as session:
+        return session.scalar(select(IncidentRow.status).where(IncidentRow.id == incident_id))
+
+
 def list_incidents(db: Database, *, deployment: str | None = None, status: str | None = None,
                    category: str | None = None, severity: str | None = None,
                    limit: int = 200) -> list[Incident]:
