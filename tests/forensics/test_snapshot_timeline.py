@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -164,3 +165,29 @@ def test_snapshot_streams_arrays_across_batches(db: Database, settings: Settings
     assert record["meta"]["count"] == 1234
     assert record["size"] == len(read_blob(settings, record["blob_sha256"]) or b"")
     assert record["meta"]["event_ids"] == [f"e{i:04d}" for i in range(700)]
+
+
+def test_snapshot_logs_where_its_time_went(db: Database, settings: Settings,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """cpu (work), runnable (waiting for a CPU) and blocked (disk, locks) add up to the wall
+    time; a capture that waits on its disk shows up as blocked, not as work."""
+    from structlog.testing import capture_logs
+
+    from firebreak.forensics import snapshot as snapshot_module
+
+    inc = make_incident(db, "bot")
+    taken = snapshot_module.take_snapshot
+
+    def slow_disk(*args: object) -> list[str]:
+        time.sleep(0.3)  # a write waiting on the disk: no CPU
+        return taken(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("firebreak.forensics.service.take_snapshot", slow_disk)
+    with capture_logs() as logs:
+        ids = snapshot(db, incident_id=inc.id, settings=settings)
+    [line] = [e for e in logs if e["event"] == "forensics.snapshot_taken"]
+    assert line["incident_id"] == inc.id and line["records"] == len(ids)
+    assert line["wall_s"] >= 0.3 and line["cpu_s"] < line["wall_s"] - 0.25
+    assert line["blocked_s"] >= 0.25
+    parts = line["cpu_s"] + line["runnable_s"] + line["blocked_s"]
+    assert parts == pytest.approx(line["wall_s"], abs=0.01)

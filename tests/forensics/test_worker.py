@@ -96,6 +96,40 @@ def test_snapshot_yields_the_cpu_once_its_incident_is_contained(
     assert {evidence.submit(os.nice, 0).result() for _ in range(4)} == {child}
 
 
+def test_follow_up_snapshots_leave_a_child_free_for_containment(
+        lite: tuple[Database, Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two children: a follow-up (its incident contained) takes one; a second follow-up
+    waits rather than take the last; a containment snapshot arriving then starts at once."""
+    db, settings = lite
+    assert worker.processes(settings, "evidence") == 2 and not worker.in_process(
+        db, settings, "evidence")
+    done, started = make_incident(db, "bot"), {}
+    other, drift = make_incident(db, "bot"), make_incident(db, "flights")
+    for inc in (done, other):
+        update_incident(db, inc.id, actor="playbook:test", message="keys blocked",
+                        status="contained")
+    t0 = time.monotonic()
+
+    def capture(pool: str, db: Database, settings: Settings, op: str, *, incident_id: str,
+                window_seconds: int) -> list[str]:  # a capture holding its child 0.6 s
+        started[incident_id] = time.monotonic() - t0
+        time.sleep(0.6)
+        return [incident_id]
+
+    monkeypatch.setattr(worker, "_run", capture)
+    with ThreadPoolExecutor(3) as pool:
+        calls = []
+        for inc, delay in ((done, 0.0), (other, 0.1), (drift, 0.2)):
+            time.sleep(delay and 0.1)
+            calls.append(pool.submit(worker.snapshot, db, incident_id=inc.id,
+                                     window_seconds=900, settings=settings))
+        assert [c.result() for c in calls] == [[done.id], [other.id], [drift.id]]
+    assert started[done.id] < 0.1
+    assert started[drift.id] < 0.4  # the free child: no wait for a follow-up to end
+    assert started[other.id] >= 0.55  # waited for the first follow-up's child
+    assert worker._busy == [0]
+
+
 def _pid_after(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()

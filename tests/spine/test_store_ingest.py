@@ -83,3 +83,51 @@ def test_sqlite_fast_path_writes_what_sqlalchemy_would() -> None:
     for value in (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 11, 25, 20, 1, 52, 935276),
                   datetime(33, 1, 2, 3, 4, 5, 6)):
         assert _sqlite_datetime(value) == reference(value)
+
+
+def test_versions_in_a_window_are_read_from_the_index_alone(db_url: str) -> None:
+    """A snapshot's model-versions query is answered by (deployment, ts, model_version)
+    without a table page per row; the migration adds it and undoes cleanly."""
+    from alembic import command
+    from sqlalchemy import event, inspect, text
+
+    from firebreak.store import open_database
+    from firebreak.store.events import model_versions
+    from firebreak.store.migrate import alembic_config
+
+    db = open_database(db_url)
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    try:
+        _ingestor().ingest(db, [
+            {"kind": "prediction", "deployment": "credit-risk", "model_version": f"v{i // 3}",
+             "features": {"x": 1.0}, "output": 1, "ts": (t0 + timedelta(minutes=i)).isoformat()}
+            for i in range(9)])
+        window = EventFilter(deployment="credit-risk", since=t0 + timedelta(minutes=1),
+                             until=t0 + timedelta(minutes=7))
+        asked: list[tuple[str, object]] = []
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda _c, _cur, sql, params, *_: asked.append((sql, params)))
+        versions = model_versions(db, window)
+        assert {v: d["count"] for v, d in versions.items()} == {"v0": 2, "v1": 3, "v2": 1}
+        assert versions["v1"]["first_seen"].replace(tzinfo=None) == datetime(2026, 3, 1, 0, 3)
+        if db.is_sqlite:
+            sql, params = asked[-1]
+            with db.engine.connect() as conn:
+                plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {sql}", params))
+            assert "COVERING INDEX ix_events_deployment_ts_version" in plan, plan
+
+        def indexes() -> set[str]:
+            with db.engine.connect() as conn:
+                return {i["name"] for i in inspect(conn).get_indexes("events")}
+
+        assert {"ix_events_deployment_ts_version"} <= indexes() - {"ix_events_deployment_ts"}
+        command.downgrade(alembic_config(db_url), "0014_events_version_index@0001_core")
+        assert "ix_events_deployment_ts" in indexes()
+        command.upgrade(alembic_config(db_url), "heads")
+        assert "ix_events_deployment_ts_version" in indexes()
+        assert "ix_events_deployment_ts" not in indexes()
+        with db.engine.connect() as conn:  # the rows are untouched
+            assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 9
+    finally:
+        db.dispose()

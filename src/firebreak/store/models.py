@@ -50,7 +50,8 @@ class EventRow(Base):
     payload: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_events_deployment_ts", "deployment", "ts"),
+        # model_version too: a snapshot's versions-in-window query reads the index alone
+        Index("ix_events_deployment_ts_version", "deployment", "ts", "model_version"),
         Index("ix_events_kind_ts", "kind", "ts"),
         Index("ix_events_ts", "ts"),
         Index("ix_events_request_id", "request_id"),
