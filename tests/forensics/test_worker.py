@@ -127,7 +127,7 @@ def test_follow_up_snapshots_leave_a_child_free_for_containment(
     assert started[done.id] < 0.1
     assert started[drift.id] < 0.4  # the free child: no wait for a follow-up to end
     assert started[other.id] >= 0.55  # waited for the first follow-up's child
-    assert worker._busy == [0]
+    assert worker._busy == 0
 
 
 def _pid_after(seconds: float) -> int:

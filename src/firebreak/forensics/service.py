@@ -33,10 +33,11 @@ def snapshot(
     if window_seconds <= 0:
         raise ValidationFailed("window_seconds", "must be a positive number of seconds")
     get_incident(db, incident_id)  # NotFound before any work
-    wall, (cpu, runnable) = time.perf_counter(), _thread_clock()
+    started, (cpu_before, waited_before) = time.perf_counter(), _thread_clock()
     ids = take_snapshot(db, settings or get_settings(), incident_id, window_seconds)
-    wall, cpu, runnable = (time.perf_counter() - wall, *(
-        b - a for a, b in zip((cpu, runnable), _thread_clock(), strict=True)))
+    wall = time.perf_counter() - started
+    cpu_after, waited_after = _thread_clock()
+    cpu, runnable = cpu_after - cpu_before, waited_after - waited_before
     # where a slow capture's time went: work (cpu), a busy machine (runnable: waiting for a
     # CPU) or the disk and locks (blocked)
     log.info("forensics.snapshot_taken", incident_id=incident_id, window_s=window_seconds,

@@ -53,9 +53,8 @@ _pools: dict[str, ProcessPoolExecutor] = {}
 _lock = threading.Lock()
 _inflight: dict[tuple[str, int], Future[list[str]]] = {}  # snapshots being taken
 _slots = threading.Condition()  # guards _busy: snapshots holding (or queued for) a child
-_busy = [0]
+_busy = 0
 _child_db: Database | None = None  # in a child: the database of the last job
-_kept = False  # in a child: glibc keeps freed memory (_keep_freed_memory)
 
 
 def shareable(db: Database) -> bool:
@@ -116,15 +115,16 @@ def _child_slot(db: Database, settings: Settings, incident_id: str) -> Iterator[
     """
     children = 0 if in_process(db, settings, "evidence") else processes(settings, "evidence")
     follow_up = children > 0 and _contained(db, incident_id)
+    global _busy
     with _slots:
         if follow_up:
-            _slots.wait_for(lambda: _busy[0] < max(1, children - 1))
-        _busy[0] += 1
+            _slots.wait_for(lambda: _busy < max(1, children - 1))
+        _busy += 1
     try:
         yield
     finally:
         with _slots:
-            _busy[0] -= 1
+            _busy -= 1
             _slots.notify_all()
 
 
@@ -221,33 +221,26 @@ def _keep_freed_memory() -> None:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc (musl, macOS): malloc stays as it is
         return
-    global _kept
     mallopt(M_MMAP_THRESHOLD, 1 << 30)
     mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1)
     mallopt(M_ARENA_MAX, 1)  # a snapshot's thread reuses the kept heap, not an arena of its own
-    _kept = True
+    # Fault the heap in now, once: a first snapshot of an hour of flight events otherwise
+    # faulted in 148 MB (SQLite's page cache, the slices), 0.14-0.4 s in the kernel on a VM
+    # that backs memory lazily. Freed, it stays in the heap for the snapshots.
+    buffer = b"x" * (WARM_HEAP_MB << 20)  # written through: every page touched
+    del buffer
 
 
 def _ready(pool: str, url: str, settings: Settings) -> bool:
     """In a child: import the forensics code; an evidence child also runs a snapshot's
-    queries once (snapshot.warm_up) and faults in the heap a snapshot will use, so the
-    first incident's snapshot is not the slow one."""
+    queries once (snapshot.warm_up), so the first incident's snapshot is not the slow one
+    (its heap was faulted in when the child started: _keep_freed_memory)."""
     import firebreak.forensics.service  # noqa: F401  (the import is most of the work)
     from firebreak.forensics import snapshot
 
     if pool == "evidence":
         snapshot.warm_up(_database(url), settings)
-        _prefault_heap()
     return True
-
-
-def _prefault_heap() -> None:
-    """In an evidence child (glibc, freed memory kept): write WARM_HEAP_MB once and free it.
-    A first snapshot of an hour of flight events otherwise faulted in 148 MB (SQLite's page
-    cache, the slices), 0.14-0.4 s in the kernel on a VM that backs memory lazily."""
-    if _kept:
-        buffer = b"x" * (WARM_HEAP_MB << 20)  # written through: every page touched
-        del buffer
 
 
 def _yielding_once_contained(db: Database, incident_id: str, fn: Callable[[], Any]) -> Any:
