@@ -157,6 +157,9 @@ class ForensicsSettings(BaseModel):
                                     "snapshot action's snapshots (0: in the control plane)")
     report_process: bool = Field(True, description="write reports in a process of their own, "
                                  "so they do not hold the control plane's GIL")
+    seal_keep_seconds: int = Field(
+        7200, ge=0, description="seal each closed minute of events into evidence blobs and "
+        "keep them this long, so a snapshot cites them instead of copying (0: off)")
 
 
 class PlaybookSettings(BaseModel):

@@ -13,7 +13,7 @@ from firebreak.config import Settings
 from firebreak.events import LLMCall, Prediction
 from firebreak.forensics.analyzers.change import supply_chain
 from firebreak.forensics.case import load_case
-from firebreak.forensics.evidence import list_evidence, read_blob
+from firebreak.forensics.evidence import list_evidence, read_blob, read_events
 from firebreak.forensics.service import snapshot
 from firebreak.forensics.timeline import merged_timeline
 from firebreak.store import Database
@@ -24,7 +24,7 @@ from .conftest import T0, make_incident
 
 
 def _blob(settings: Settings, record: dict) -> object:
-    data = read_blob(settings, record["blob_sha256"])
+    data = read_events(settings, record)  # an events record's pieces joined
     assert data is not None
     return orjson.loads(data)
 
@@ -95,14 +95,14 @@ def test_timeline_merges_other_stages_tables(db: Database, settings: Settings) -
                 window_start=T0 - timedelta(minutes=5),
                 window_end=T0 - timedelta(minutes=4),
                 events=3,
-                body=b"\x00\x01",
+                body=b'{"features": {"dep_delay": {"mean": 12.5}}}',
             )
         )
         # the reference, set long before the window: captured whatever its age
         s.add(monitor.BaselineRow(deployment="bot", source="warmup", detail="first 60 s",
-                                  rows=500, created_at=T0 - timedelta(days=3), body=b"\x02"))
+                                  rows=500, created_at=T0 - timedelta(days=3), body=b"{}"))
         s.add(monitor.BaselineRow(deployment="other", source="warmup", detail="", rows=1,
-                                  created_at=T0, body=b"\x03"))
+                                  created_at=T0, body=b"{}"))
     update_policy(db, "bot", lambda p: p, actor="playbook", reason="block key", incident_id=inc.id)
     snapshot(db, incident_id=inc.id, settings=settings)
     tl = merged_timeline(db, load_case(db, inc.id))
@@ -116,6 +116,10 @@ def test_timeline_merges_other_stages_tables(db: Database, settings: Settings) -
     record = next(r for r in list_evidence(db, inc.id) if r["kind"] == "monitor_baseline")
     baseline = _blob(settings, record)
     assert [(b["deployment"], b["rows"]) for b in baseline] == [("bot", 500)]  # type: ignore[index]
+    # the monitors' JSON bodies stay JSON in evidence (not base64)
+    record = next(r for r in list_evidence(db, inc.id) if r["kind"] == "monitor_profiles")
+    [profile] = _blob(settings, record)  # type: ignore[misc]
+    assert profile["body"] == {"features": {"dep_delay": {"mean": 12.5}}}
 
 
 def test_artifact_changed_without_version_change_is_a_finding(

@@ -63,6 +63,10 @@ def test_api_lists_verifies_and_reports(
         assert c.get("/v1/evidence/verify", params={"incident_id": inc.id}).json()["ok"] is True
         blob = c.get(f"/v1/evidence/{ids[0]}/blob")
         assert blob.headers["x-content-sha256"] == items[0]["blob_sha256"]
+        [events] = [i for i in items if i["kind"] == "events:prediction"]
+        joined = c.get(f"/v1/evidence/{events['id']}/events")  # its pieces as one array
+        assert len(joined.json()) == events["meta"]["count"] > 0
+        assert c.get(f"/v1/evidence/{ids[0]}/events").status_code == 404  # not an events record
         rep = c.get(f"/v1/incidents/{inc.id}/report", params={"format": "json"}).json()
         assert rep["summary"]["top_cause"] == "model_version:v2"
         html = c.get(f"/v1/incidents/{inc.id}/report", params={"format": "html"})

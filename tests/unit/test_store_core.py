@@ -92,6 +92,26 @@ def test_joined_payloads_come_in_time_slices_oldest_first(db: Database) -> None:
         "v1": "support-bot-0", "v2": "support-bot-20"}
 
 
+def test_joined_payloads_skip_empty_stretches(db: Database,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A week before a window and an hour past now hold nothing: one query finds where the
+    events resume instead of a slice per doubling span (16 for a week)."""
+    from firebreak.store import events as store
+
+    calls = _calls(30)
+    insert_events(db, calls)
+    queries: list[object] = []
+    joined = store._joined
+    monkeypatch.setattr(store, "_joined", lambda db, f: queries.append(f) or joined(db, f))
+    t0 = calls[0].ts
+    f = EventFilter(deployment="support-bot", kind="llm.call", since=t0 - timedelta(days=7),
+                    until=t0 + timedelta(hours=1))
+    slices = list(joined_payloads(db, f))
+    events = orjson.loads(b"[" + b",".join(data for _, data in slices) + b"]")
+    assert [e["event_id"] for e in events] == [c.event_id for c in calls]
+    assert len(queries) <= 4
+
+
 def test_tokens_hash_scope_expiry_and_revoke(db: Database) -> None:
     secret, info = create_token(db, name="t", scopes=["read"])
     assert verify_token(db, secret) == info and info.allows("read") and not info.allows("ingest")

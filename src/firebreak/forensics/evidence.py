@@ -24,9 +24,12 @@ from sqlalchemy.orm import Session
 from firebreak.config import Settings
 from firebreak.forensics import keys
 from firebreak.store.db import Database
-from firebreak.store.forensics import EvidenceRow, ManifestRow
+from firebreak.store.forensics import EvidencePieceRow, EvidenceRow, ManifestRow
 
 GENESIS = "0" * 64
+# an events record: {"event_kind", "count", "pieces": [{"since", "until", "count", "sha256",
+# "size"}]}, each piece a blob holding a JSON array of event payloads, oldest first
+EVENTS_MEDIA = "application/vnd.firebreak.events+json"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Item:
     data: bytes | Blob
     media_type: str = "application/json"
     meta: dict[str, Any] = field(default_factory=dict)
+    pieces: list[str] = field(default_factory=list)  # blobs `data` names (an events record's)
 
 
 def json_item(kind: str, label: str, value: Any, **meta: Any) -> Item:
@@ -97,6 +101,26 @@ def write_blob(settings: Settings, chunks: Iterable[bytes]) -> Blob:
 def read_blob(settings: Settings, sha: str) -> bytes | None:
     path = blob_path(settings, sha)
     return path.read_bytes() if path.is_file() else None
+
+
+def event_pieces(data: bytes) -> list[dict[str, Any]]:
+    """The pieces an events record's blob lists."""
+    return list(orjson.loads(data).get("pieces", []))
+
+
+def read_events(settings: Settings, record: dict[str, Any]) -> bytes | None:
+    """An events record's events as one JSON array (its pieces joined); other records'
+    bytes as stored. None when a blob is missing or the list is not one."""
+    data = read_blob(settings, record["blob_sha256"])
+    if data is None or record["media_type"] != EVENTS_MEDIA:
+        return data
+    try:
+        arrays = [read_blob(settings, p["sha256"]) for p in event_pieces(data)]
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
+        return None  # the list was changed: verify names it
+    if any(a is None for a in arrays):
+        return None
+    return b"[" + b",".join(a[1:-1] for a in arrays if a and len(a) > 2) + b"]"
 
 
 def canonical_ts(ts: datetime) -> str:
@@ -155,6 +179,8 @@ def add_evidence(
             )
             row.record_hash = prev = record_hash(row)
             session.add(row)
+            session.add_all(EvidencePieceRow(record_id=row.id, sha256=sha)
+                            for sha in dict.fromkeys(it.pieces))
             ids.append(row.id)
         session.flush()
         if incident_id is not None:

@@ -10,34 +10,35 @@ masked). Fields named in `forensics.redact_fields` are blanked in captured event
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from itertools import chain
 from typing import Any
-
-import orjson
 
 from firebreak.config import Settings, masked
 from firebreak.events import event_adapter
-from firebreak.forensics import tables
+from firebreak.forensics import seal, tables
 from firebreak.forensics.artifacts import artifacts_in_force, check_artifacts
 from firebreak.forensics.case import case_window, history_filters
-from firebreak.forensics.evidence import Item, add_evidence, json_item, write_blob
+from firebreak.forensics.evidence import (
+    EVENTS_MEDIA,
+    Item,
+    add_evidence,
+    canonical_ts,
+    json_item,
+)
+from firebreak.forensics.seal import Part, clip, events_blob, window_parts
 from firebreak.store.db import Database
 from firebreak.store.events import (
     EventFilter,
     deployment_kinds,
     first_event_ids,
     first_payloads,
-    joined_payloads,
     model_versions,
 )
 from firebreak.store.incidents import Incident, get_incident, timeline
 from firebreak.store.policy import ALL, get_policy, policy_changes
 
 MAX_IDS_IN_META = 2000
-REDACTED = "[redacted]"
 
 
 def take_snapshot(
@@ -45,9 +46,9 @@ def take_snapshot(
 ) -> list[str]:
     """Capture the incident's window; returns the new evidence ids.
 
-    Events are copied as stored (their JSON payloads), one array per kind written to its
-    blob a slice at a time: a playbook snapshots before it contains, and a busy hour holds
-    100,000+ events.
+    Events are kept as stored (their JSON payloads), one record per kind listing its
+    pieces: a playbook snapshots before it contains, and a busy hour holds 100,000+
+    events, so minutes already sealed (firebreak.forensics.seal) are cited, not copied.
     """
     inc = get_incident(db, incident_id)
     onset, start, end = case_window(inc, window_seconds)
@@ -77,6 +78,7 @@ def warm_up(db: Database, settings: Settings) -> None:
     timeline(db, "")
     deployment_kinds(db, "")
     _event_items(db, settings, {"": replace(window, kind="")}, [])  # no kinds: ask anyway
+    seal.warm_up(db)
     _context_items(db, settings, "", window)
 
 
@@ -94,49 +96,51 @@ def _kind_filters(db: Database, inc: Incident, onset: datetime,
 
 def _event_items(db: Database, settings: Settings, filters: dict[str, EventFilter],
                  redact: list[str]) -> list[Item]:
-    """One item per kind with events: a JSON array of their payloads as stored, oldest
-    first, written to its blob a slice at a time."""
+    """One item per kind with events: the list of its pieces, oldest first, each a blob
+    holding a JSON array of payloads as stored. Sealed minutes are cited as they are; the
+    rest of the window is read now (everything when fields are redacted, since slices hold
+    events as stored, or when sealing is off)."""
+    if not filters:
+        return []
+    # one plan for the widest window (a count of its sealed minutes), cut to each kind's
+    dep = str(next(iter(filters.values())).deployment)
+    since = min(f.since for f in filters.values() if f.since is not None)
+    until = max(f.until for f in filters.values() if f.until is not None)
+    cite = not redact and settings.forensics.seal_keep_seconds > 0
+    widest = window_parts(db, dep, since, until) if cite else [Part(since, until, None)]
     items = []
     for kind, f in filters.items():
-        slices = joined_payloads(db, f)
-        first = next(slices, None)
-        if first is None:
+        plan = clip(widest, f.since or since, f.until or until)
+        pieces = [p for p in (_piece(db, settings, f, part, redact) for part in plan) if p]
+        if not pieces:
             continue
-        counted = [0]
-        blob = write_blob(settings, _json_array(chain([first], slices), redact, counted))
-        items.append(Item(
+        count = sum(p["count"] for p in pieces)
+        items.append(replace(json_item(
             f"events:{kind}",
-            f"{counted[0]} {kind} events",
-            blob,
-            meta={"event_kind": kind, "count": counted[0],
-                  "event_ids": first_event_ids(db, f, MAX_IDS_IN_META)},
-        ))
+            f"{count} {kind} events",
+            {"event_kind": kind, "count": count, "pieces": pieces},
+            event_kind=kind, count=count, event_ids=first_event_ids(db, f, MAX_IDS_IN_META),
+        ), media_type=EVENTS_MEDIA, pieces=[p["sha256"] for p in pieces]))
     return items
 
 
-def _json_array(slices: Iterable[tuple[int, bytes]], redact: list[str],
-                counted: list[int]) -> Iterator[bytes]:
-    """b"[" slice,slice,... b"]" in pieces, adding up the events in `counted`; blanks the
-    `redact` fields when there are any (each payload is then parsed and dumped again)."""
-    sep = b"["
-    for count, joined in slices:
-        counted[0] += count
-        if redact:
-            events = orjson.loads(b"[" + joined + b"]")
-            joined = orjson.dumps([_redacted(e, redact) for e in events])[1:-1]
-        yield sep
-        yield joined
-        sep = b","
-    yield b"]"
-
-
-def _redacted(event: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-    for name in fields:
-        if name in event:
-            event[name] = REDACTED
-        if name in event.get("attributes", {}):
-            event["attributes"][name] = REDACTED
-    return event
+def _piece(db: Database, settings: Settings, f: EventFilter, part: Part,
+           redact: list[str]) -> dict[str, Any] | None:
+    """One part of a kind's window as a piece of its record: a sealed slice, or the
+    part's events written to a blob now."""
+    if part.sealed is None:
+        written = events_blob(settings, replace(f, since=part.since, until=part.until), db,
+                              redact)
+        if written is None:
+            return None
+        blob, count = written
+        sha, size = blob.sha256, blob.size
+    elif (row := part.sealed.get(str(f.kind))) is not None:
+        sha, size, count = row.blob_sha256, row.size, row.count
+    else:
+        return None
+    return {"since": canonical_ts(part.since), "until": canonical_ts(part.until),
+            "count": count, "sha256": sha, "size": size}
 
 
 def _context_items(db: Database, settings: Settings, dep: str,

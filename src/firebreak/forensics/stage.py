@@ -1,9 +1,11 @@
 """The forensics stage: write the report when an incident becomes contained, and again
-when it is resolved (subscribes to bus.INCIDENTS, reads the status from the store)."""
+when it is resolved (subscribes to bus.INCIDENTS, reads the status from the store); seal
+each closed minute of events for snapshots to cite (firebreak.forensics.seal)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import structlog
@@ -11,12 +13,13 @@ import structlog
 import firebreak.forensics.service  # noqa: F401  (loaded now, not by the first snapshot)
 from firebreak import bus, metrics
 from firebreak.errors import FirebreakError
-from firebreak.forensics import keys, worker
+from firebreak.forensics import keys, seal, worker
 from firebreak.runtime import Runtime
 from firebreak.store.incidents import get_incident
 
 log = structlog.get_logger(__name__)
 REPORT_ON = ("contained", "resolved")
+SEAL_EVERY = 10.0  # seconds: a snapshot reads at most about this much more than a minute
 
 
 class ForensicsStage:
@@ -28,6 +31,7 @@ class ForensicsStage:
         self.runtime = runtime
         self.done: set[tuple[str, str]] = set()
         self.written: list[tuple[str, str, dict[str, str]]] = []  # (incident, status, paths)
+        self._sealer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.runtime.bus.subscribe(bus.INCIDENTS, self.handle, name="forensics")
@@ -35,9 +39,22 @@ class ForensicsStage:
         # The first snapshot is what a playbook's containment waits for: have the signing
         # key made (or read) now rather than then.
         await asyncio.to_thread(keys.signing_key, self.runtime.settings)
+        if self.runtime.settings.forensics.seal_keep_seconds:
+            self._sealer = asyncio.create_task(self._seal_loop(), name="forensics-seal")
 
     async def stop(self) -> None:
-        return None
+        if self._sealer is not None:
+            self._sealer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sealer
+
+    async def _seal_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(seal.seal_due, self.runtime.db, self.runtime.settings)
+            except Exception as exc:  # a full disk must not stop the next try
+                log.warning("forensics.seal_failed", error=str(exc))
+            await asyncio.sleep(SEAL_EVERY)
 
     async def handle(self, items: list[Any]) -> None:
         if not self.runtime.settings.forensics.auto_report:

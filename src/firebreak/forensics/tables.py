@@ -11,6 +11,7 @@ import weakref
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, MetaData, Table, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -28,6 +29,11 @@ TS_COLUMNS = (
     "intent_at",
     "updated_at",
 )
+
+
+# Byte columns the monitors fill with their own JSON: kept as JSON in evidence (readable,
+# and a drift snapshot's hour of profiles, ~10 MB, skips base64 and its decode).
+JSON_BYTES = {("monitor_profiles", "body"), ("monitor_baselines", "body")}
 
 
 # Reflected tables per engine: reflecting costs a dozen PRAGMA queries per table, and a
@@ -104,13 +110,15 @@ def _read(
         {
             "_table": name,
             "_ts": row.get(ts_col) if ts_col else None,
-            **{k: _plain(v) for k, v in row.items()},
+            **{k: _plain(v, (name, k) in JSON_BYTES) for k, v in row.items()},
         }
         for row in rows
     ]
 
 
-def _plain(v: Any) -> Any:
+def _plain(v: Any, json_bytes: bool = False) -> Any:
     if isinstance(v, bytes | bytearray | memoryview):
+        if json_bytes:
+            return orjson.Fragment(bytes(v))  # written as it is by orjson.dumps
         return {"base64": base64.b64encode(bytes(v)).decode()}
     return v

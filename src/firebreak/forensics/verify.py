@@ -13,7 +13,13 @@ from sqlalchemy import select
 
 from firebreak.config import Settings
 from firebreak.forensics import keys
-from firebreak.forensics.evidence import GENESIS, read_blob, record_hash
+from firebreak.forensics.evidence import (
+    EVENTS_MEDIA,
+    GENESIS,
+    event_pieces,
+    read_blob,
+    record_hash,
+)
 from firebreak.store.db import Database
 from firebreak.store.forensics import EvidenceRow, ManifestRow
 
@@ -93,19 +99,27 @@ def _check_chain(rows: list[EvidenceRow], result: VerifyResult, incident_id: str
 
 def _check_blobs(settings: Settings, rows: list[EvidenceRow], result: VerifyResult) -> None:
     for row in rows:
-        data = read_blob(settings, row.blob_sha256)
-        result.blobs += 1
-        if data is None:
-            result.add(
-                "blob_missing", row.id, f"blob {row.blob_sha256[:12]} of record {row.id} is missing"
-            )
-        elif hashlib.sha256(data).hexdigest() != row.blob_sha256:
-            result.add(
-                "blob_changed",
-                row.id,
-                f"blob {row.blob_sha256[:12]} of record {row.id} changed: "
-                f"its SHA-256 is now {hashlib.sha256(data).hexdigest()[:12]}",
-            )
+        data = _check_blob(settings, row.id, row.blob_sha256, result)
+        if data is not None and row.media_type == EVENTS_MEDIA:
+            # an events record's blob lists the pieces holding its events: check them too
+            for piece in event_pieces(data):
+                _check_blob(settings, row.id, piece["sha256"], result, "piece ")
+
+
+def _check_blob(settings: Settings, record_id: str, sha: str, result: VerifyResult,
+                what: str = "") -> bytes | None:
+    data = read_blob(settings, sha)
+    result.blobs += 1
+    if data is None:
+        result.add("blob_missing", record_id,
+                   f"{what}blob {sha[:12]} of record {record_id} is missing")
+        return None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha:
+        result.add("blob_changed", record_id, f"{what}blob {sha[:12]} of record {record_id} "
+                   f"changed: its SHA-256 is now {actual[:12]}")
+        return None
+    return data
 
 
 def _check_manifests(

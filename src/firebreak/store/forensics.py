@@ -64,3 +64,41 @@ class ModelArtifactRow(Base):
     last_sha256: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_model_artifacts_dep_ver", "deployment", "model_version"),)
+
+
+class EventSliceRow(Base):
+    """One closed minute of a deployment's events of one kind, sealed into a blob (a JSON
+    array of their payloads, oldest first) soon after the minute closed. Snapshots cite
+    slices instead of copying an hour of events at containment time."""
+
+    __tablename__ = "event_slices"
+
+    deployment: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    blob_sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    __table_args__ = (Index("ix_event_slices_since", "since"),)
+
+
+class EvidencePieceRow(Base):
+    """A blob an evidence record's own blob names (an events record's pieces): a sealed
+    slice's blob is never deleted while a record cites it."""
+
+    __tablename__ = "evidence_pieces"
+
+    record_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class EventSealRow(Base):
+    """Which of a deployment's minutes are sealed: every one from `sealed_from` to
+    `sealed_until` (a minute without events has no slice)."""
+
+    __tablename__ = "event_seals"
+
+    deployment: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sealed_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sealed_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))

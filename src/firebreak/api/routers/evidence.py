@@ -74,3 +74,19 @@ def evidence_blob(evidence_id: str, rt: Runtime = Depends(get_runtime)) -> Respo
             "X-Content-SHA256": record["blob_sha256"],
         },
     )
+
+
+@router.get("/v1/evidence/{evidence_id}/events")
+def evidence_events(evidence_id: str, rt: Runtime = Depends(get_runtime)) -> Response:
+    """An events record's events as one JSON array, its pieces joined (an attachment)."""
+    from firebreak.forensics.evidence import EVENTS_MEDIA, get_evidence, read_events
+
+    record = get_evidence(rt.db, evidence_id)
+    if record is None or record["media_type"] != EVENTS_MEDIA:
+        raise NotFound(f"evidence {evidence_id} is not an events record",
+                       evidence_id=evidence_id)
+    data = read_events(rt.settings, record)
+    if data is None:
+        raise NotFound(f"evidence {evidence_id} is missing a piece", evidence_id=evidence_id)
+    return Response(data, media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{evidence_id}.json"'})
