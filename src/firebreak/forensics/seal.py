@@ -28,6 +28,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from firebreak.config import Settings
+from firebreak.forensics.case import utc
 from firebreak.forensics.evidence import Blob, blob_path, write_blob
 from firebreak.store.db import Database
 from firebreak.store.events import EventFilter, count_events, deployment_kinds, joined_payloads
@@ -57,10 +58,10 @@ def seal_due(db: Database, settings: Settings, now: datetime | None = None) -> i
     written = 0
     for name, last_seen in deployments:
         seal = seals.get(name)
-        start = max(oldest, _utc(seal.sealed_until)) if seal else oldest
+        start = max(oldest, utc(seal.sealed_until)) if seal else oldest
         kinds = deployment_kinds(db, name)
         while start < closed:
-            if _utc(last_seen) < start:
+            if utc(last_seen) < start:
                 # nothing arrived since this minute began (a late event with an old time is
                 # caught when a snapshot counts the range)
                 _seal(db, settings, name, [], start, closed, oldest)
@@ -88,10 +89,10 @@ def _seal(db: Database, settings: Settings, deployment: str, kinds: list[str],
             if seal is None:
                 session.add(EventSealRow(deployment=deployment, sealed_from=max(since, oldest),
                                          sealed_until=until))
-            elif _utc(seal.sealed_until) > since:
+            elif utc(seal.sealed_until) > since:
                 return 0  # another sealer got here first
             else:
-                if _utc(seal.sealed_until) < since:  # a gap (sealing was off): start again
+                if utc(seal.sealed_until) < since:  # a gap (sealing was off): start again
                     seal.sealed_from = since
                 seal.sealed_until = until
             session.add_all(rows)
@@ -170,8 +171,8 @@ def window_parts(db: Database, deployment: str, since: datetime, until: datetime
         seal = session.get(EventSealRow, deployment)
         if seal is None:
             return [Part(since, until, None)]
-        lo = max(_ceil(since), _utc(seal.sealed_from))
-        hi = min(_floor(until), _utc(seal.sealed_until))
+        lo = max(_ceil(since), utc(seal.sealed_from))
+        hi = min(_floor(until), utc(seal.sealed_until))
         if hi <= lo:
             return [Part(since, until, None)]
     minutes = _slices(db, deployment, lo, hi)
@@ -197,7 +198,7 @@ def _slices(db: Database, deployment: str, lo: datetime,
             EventSliceRow.since < hi))
         minutes: dict[datetime, dict[str, EventSliceRow]] = {}
         for row in rows:
-            minutes.setdefault(_utc(row.since), {})[row.kind] = row
+            minutes.setdefault(utc(row.since), {})[row.kind] = row
     return minutes
 
 
@@ -254,9 +255,3 @@ def _floor(ts: datetime) -> datetime:
 def _ceil(ts: datetime) -> datetime:
     floor = _floor(ts)
     return floor if floor == ts else floor + MINUTE
-
-
-def _utc(ts: datetime) -> datetime:
-    """SQLite hands back naive datetimes: naive means UTC."""
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-
