@@ -163,3 +163,80 @@ def test_sealing_starts_again_after_a_gap(db: Database, settings: Settings) -> N
     snapshot(db, incident_id=inc.id, settings=settings)
     sealed = {s.blob_sha256 for s in _slices(db) if s.kind == "prediction"}
     assert sum(p["sha256"] in sealed for p in _pieces(settings, _events_record(db, inc.id))) == 2
+
+
+def test_whole_sealed_minutes_are_proved_without_counting_the_window(
+        db: Database, settings: Settings, monkeypatch) -> None:
+    """The running count kept at ingest, less the events not sealed yet, proves the sealed
+    minutes whole: the window is never counted, nor its model versions asked for."""
+    from firebreak.forensics import seal
+
+    insert_events(db, _flights(ONSET - timedelta(minutes=5), 6))
+    seal_due(db, settings, now=ONSET + timedelta(seconds=15))
+    insert_events(db, _flights(ONSET + timedelta(minutes=1), 1, tag="q"))
+
+    def refuse(*_args: object, **_kw: object) -> None:
+        raise AssertionError("scanned the sealed range")
+
+    asked: list = []
+    real_versions = seal.model_versions
+    monkeypatch.setattr(seal, "count_events", refuse)
+    monkeypatch.setattr(seal, "model_versions",
+                        lambda db_, f: asked.append((f.since, f.until)) or real_versions(db_, f))
+    inc = make_incident(db, "flights", onset=ONSET)
+    snapshot(db, incident_id=inc.id, settings=settings)
+    pieces = _pieces(settings, _events_record(db, inc.id))
+    assert len(pieces) == 5 + 1 and pieces[-1]["count"] == 30 + 30  # minute -1 and the tail
+    sealed = (ONSET - timedelta(minutes=5), ONSET)
+    assert asked and all(until <= sealed[0] or since >= sealed[1] for since, until in asked)
+
+
+def test_an_event_stored_while_its_minute_is_sealed_is_not_missed(
+        db: Database, settings: Settings, monkeypatch) -> None:
+    """The count a seal keeps is added up from what its slices hold, so an event that lands
+    in a minute after the minute was read and before the seal commits is caught later."""
+    from firebreak.forensics import seal
+
+    insert_events(db, _flights(ONSET - timedelta(minutes=3), 3))
+    seal_due(db, settings, now=ONSET - timedelta(minutes=2, seconds=-15))  # minute -3 only
+    minute = ONSET - timedelta(minutes=2)
+    real_blob = seal.events_blob
+
+    def blob_then_late(settings_, f, db_, redact=None):  # noqa: ANN001, ANN202
+        written = real_blob(settings_, f, db_, redact)
+        if f.kind == "prediction" and f.since == minute:
+            insert_events(db_, [Prediction(event_id="racer", ts=minute + timedelta(seconds=5),
+                                           deployment="flights", model_version="v1",
+                                           output=1)])
+        return written
+
+    monkeypatch.setattr(seal, "events_blob", blob_then_late)
+    seal_due(db, settings, now=ONSET - timedelta(seconds=45))  # minute -2
+    monkeypatch.undo()
+    inc = make_incident(db, "flights", onset=ONSET)
+    snapshot(db, incident_id=inc.id, settings=settings)
+    events = orjson.loads(read_events(settings, _events_record(db, inc.id)) or b"[]")
+    assert "racer" in [e["event_id"] for e in events] and len(events) == 3 * 30 + 1
+
+
+def test_the_window_model_versions_add_up_from_slices_and_the_database(
+        db: Database, settings: Settings) -> None:
+    from firebreak.store.events import EventFilter, model_versions
+
+    start = ONSET - timedelta(minutes=4)
+    v2 = [Prediction(event_id=f"v2-{i}", ts=start + timedelta(minutes=2, seconds=30 + i),
+                     deployment="flights", model_version="v2", output=0) for i in range(5)]
+    insert_events(db, _flights(start, 4) + v2)
+    seal_due(db, settings, now=ONSET + timedelta(seconds=15))
+    insert_events(db, [Prediction(event_id="v3", ts=ONSET + timedelta(seconds=20),
+                                  deployment="flights", model_version="v3", output=0),
+                       Prediction(event_id="v2-late", ts=start + timedelta(seconds=3),
+                                  deployment="flights", model_version="v2", output=0)])
+    inc = make_incident(db, "flights", onset=ONSET)
+    snapshot(db, incident_id=inc.id, settings=settings)
+    [record] = [r for r in list_evidence(db, inc.id) if r["kind"] == "model_versions"]
+    captured = orjson.loads(read_blob(settings, record["blob_sha256"]) or b"{}")["versions"]
+    truth = model_versions(db, EventFilter(deployment="flights", since=ONSET - timedelta(
+        minutes=15), until=ONSET + timedelta(minutes=15)))
+    assert captured == orjson.loads(orjson.dumps(truth))
+    assert captured["v2"]["count"] == 6 and set(captured) == {"v1", "v2", "v3"}

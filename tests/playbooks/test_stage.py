@@ -78,3 +78,64 @@ async def test_start_resumes_an_interrupted_run(sqlite_url: str, tmp_path: Path)
         assert get_policy(second.db, inc.deployment).version == before  # not applied twice
     finally:
         await second.stop()
+
+
+async def test_one_incident_slow_to_start_never_holds_up_another(sqlite_url: str,
+                                                                 tmp_path: Path) -> None:
+    from playbooks.helpers import root
+    make_settings = root().make_settings
+
+    runtime = Runtime.open(make_settings(sqlite_url, data_dir=tmp_path / "data"))
+    await runtime.start(STAGE)
+    engine = runtime.extras["playbook_engine"]
+    release, handled = asyncio.Event(), []
+    real = engine.on_change
+
+    async def on_change(incident_id: str, change: str) -> None:
+        if incident_id == slow.id and change == "opened":
+            await release.wait()  # this incident's start is stuck
+        handled.append((incident_id, change))
+        await real(incident_id, change)
+
+    engine.on_change = on_change
+    try:
+        slow = make_incident(runtime.db, category="unsafe_output", deployment="slow")
+        fast = make_incident(runtime.db, category="unsafe_output", deployment="fast")
+        await runtime.bus.publish(bus.INCIDENTS, [{"incident_id": slow.id, "change": "opened"},
+                                                  {"incident_id": slow.id,
+                                                   "change": "severity"}])
+        await runtime.bus.publish(bus.INCIDENTS, [{"incident_id": fast.id, "change": "opened"}])
+        await _wait_status(runtime, fast.id, "succeeded")  # while the other is still stuck
+        assert list_runs(runtime.db, incident_id=slow.id) == []
+        assert handled == [(fast.id, "opened")]
+        release.set()
+        await _wait_status(runtime, slow.id, "succeeded")
+        # One incident's messages stay in order.
+        assert handled == [(fast.id, "opened"), (slow.id, "opened"), (slow.id, "severity")]
+    finally:
+        release.set()
+        await runtime.stop()
+
+
+async def test_start_undoes_runs_of_an_incident_resolved_while_down(sqlite_url: str,
+                                                                    tmp_path: Path) -> None:
+    from playbooks.helpers import root
+    make_settings = root().make_settings
+
+    settings = make_settings(sqlite_url, data_dir=tmp_path / "data")
+    first = Runtime.open(settings)
+    await first.start(STAGE)
+    inc = make_incident(first.db, category="unsafe_output")
+    await first.extras["playbook_engine"].start_for(inc.id)
+    await _wait_status(first, inc.id, "succeeded")
+    await first.stop()
+    assert get_policy(first.db, inc.deployment).mode == "block"
+    # Resolved while no engine ran: its "resolved" message never reached one.
+    update_incident(first.db, inc.id, actor="t", message="fixed", status="resolved")
+    second = Runtime.open(settings)
+    await second.start(STAGE)
+    try:
+        await _wait_status(second, inc.id, "compensated")
+        assert get_policy(second.db, inc.deployment).mode == "monitor"
+    finally:
+        await second.stop()

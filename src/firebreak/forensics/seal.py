@@ -8,10 +8,15 @@ and copies only the edges (the part of a minute before the first whole one, and 
 not sealed yet: about the last minute and a half).
 
 A slice is only cited while it still holds every event of its minute. Events are never
-changed or deleted, so a sealed range whose event count in the database still equals the
-sum of its slices' counts holds no late arrival; a minute that gained events since is read
-from the database again. Slices older than `forensics.seal_keep_seconds` are dropped with
-their blobs unless evidence cites them.
+changed or deleted, so counts only grow: each seal keeps `events_before`, the deployment's
+events before its end by the slices' counts (plus a count, taken when sealing began, of
+what came before). When the deployment's running count (kept at ingest) minus the events
+not sealed yet still equals it, no sealed minute gained a late event; one statement that
+reads only the last minute or two of the index proves it. Otherwise the window is counted,
+and a minute that gained events is read from the database again. Each slice also keeps the
+model versions of its events, so a snapshot lists the window's versions without a scan.
+Slices older than `forensics.seal_keep_seconds` are dropped with their blobs unless evidence
+cites them.
 """
 
 from __future__ import annotations
@@ -24,16 +29,22 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from firebreak.config import Settings
 from firebreak.forensics.case import utc
 from firebreak.forensics.evidence import Blob, blob_path, write_blob
 from firebreak.store.db import Database
-from firebreak.store.events import EventFilter, count_events, deployment_kinds, joined_payloads
+from firebreak.store.events import (
+    EventFilter,
+    count_events,
+    deployment_kinds,
+    joined_payloads,
+    model_versions,
+)
 from firebreak.store.forensics import EventSealRow, EventSliceRow, EvidencePieceRow
-from firebreak.store.models import DeploymentRow
+from firebreak.store.models import DeploymentRow, EventRow
 
 log = structlog.get_logger(__name__)
 
@@ -82,23 +93,40 @@ def _seal(db: Database, settings: Settings, deployment: str, kinds: list[str],
         if written is not None:
             blob, count = written
             rows.append(EventSliceRow(deployment=deployment, kind=kind, since=since,
-                                      count=count, blob_sha256=blob.sha256, size=blob.size))
+                                      count=count, blob_sha256=blob.sha256, size=blob.size,
+                                      versions=_tallies(model_versions(db, f))))
+    sealed = sum(r.count for r in rows)
     try:
         with db.write() as session:
             seal = session.get(EventSealRow, deployment)
             if seal is None:
-                session.add(EventSealRow(deployment=deployment, sealed_from=max(since, oldest),
-                                         sealed_until=until))
-            elif utc(seal.sealed_until) > since:
+                seal = EventSealRow(deployment=deployment, sealed_from=max(since, oldest),
+                                    sealed_until=since)
+                session.add(seal)
+            if utc(seal.sealed_until) > since:
                 return 0  # another sealer got here first
-            else:
-                if utc(seal.sealed_until) < since:  # a gap (sealing was off): start again
-                    seal.sealed_from = since
-                seal.sealed_until = until
+            if utc(seal.sealed_until) < since or seal.events_before is None:
+                # a gap (sealing was off) or sealing began: start again from here, counting
+                # what came before now (it can only grow, like every count of events)
+                seal.sealed_from = max(since, oldest)
+                seal.events_before = events_before(session, deployment, since)
+            seal.sealed_until = until
+            seal.events_before = int(seal.events_before or 0) + sealed
             session.add_all(rows)
     except IntegrityError:
         return 0  # another sealer wrote this minute
     return len(rows)
+
+
+def events_before(session: Any, deployment: str, ts: datetime) -> int:
+    """The deployment's events with a time before `ts`, in one statement (so one snapshot
+    of the database): its running count less those at or after `ts`, which reads only the
+    index from `ts` on."""
+    since = select(func.count()).select_from(EventRow).where(
+        EventRow.deployment == deployment, EventRow.ts >= ts).scalar_subquery()
+    total = session.scalar(select(DeploymentRow.event_count - since)
+                           .where(DeploymentRow.name == deployment))
+    return int(total or 0)
 
 
 def _prune(db: Database, settings: Settings, oldest: datetime) -> None:
@@ -175,8 +203,11 @@ def window_parts(db: Database, deployment: str, since: datetime, until: datetime
         hi = min(_floor(until), utc(seal.sealed_until))
         if hi <= lo:
             return [Part(since, until, None)]
+        proved = seal.events_before is not None and events_before(
+            session, deployment, utc(seal.sealed_until)) == seal.events_before
     minutes = _slices(db, deployment, lo, hi)
-    whole = _whole_minutes(db, deployment, lo, hi, minutes)
+    whole = (set(_every_minute(lo, hi)) if proved
+             else _whole_minutes(db, deployment, lo, hi, minutes))
     parts = [Part(since, lo, None)]
     t = lo
     while t < hi:
@@ -206,6 +237,8 @@ def warm_up(db: Database) -> None:
     """Run a snapshot's plan queries once (see firebreak.forensics.snapshot.warm_up)."""
     hi = _floor(datetime.now(UTC))
     _whole_minutes(db, "", hi - MINUTE, hi, _slices(db, "", hi - MINUTE, hi))
+    with db.session() as session:
+        events_before(session, "", hi)
 
 
 def clip(parts: list[Part], since: datetime, until: datetime) -> list[Part]:
@@ -226,7 +259,7 @@ def _whole_minutes(db: Database, deployment: str, lo: datetime, hi: datetime,
     def sealed(t: datetime) -> int:
         return sum(r.count for r in minutes.get(t, {}).values())
 
-    every = [lo + i * MINUTE for i in range(int((hi - lo) / MINUTE))]
+    every = _every_minute(lo, hi)
     if count_events(db, EventFilter(deployment=deployment, since=lo, until=hi)) == \
             sum(map(sealed, every)):
         return set(every)
@@ -235,6 +268,41 @@ def _whole_minutes(db: Database, deployment: str, lo: datetime, hi: datetime,
                                             until=t + MINUTE)) != sealed(t)]
     log.info("forensics.late_events", deployment=deployment, minutes=len(late))
     return set(every) - set(late)
+
+
+def _every_minute(lo: datetime, hi: datetime) -> list[datetime]:
+    return [lo + i * MINUTE for i in range(int((hi - lo) / MINUTE))]
+
+
+def window_versions(db: Database, f: EventFilter, parts: list[Part]) -> dict[str, Any]:
+    """`model_versions` of `f`'s window (cut into `parts`, see window_parts): sealed minutes
+    add up their slices' tallies, the rest is asked of the database."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def add(version: str, first: datetime, last: datetime, count: int) -> None:
+        seen = out.setdefault(version, {"first_seen": first, "last_seen": last, "count": 0})
+        seen["first_seen"] = min(seen["first_seen"], first)
+        seen["last_seen"] = max(seen["last_seen"], last)
+        seen["count"] += count
+
+    for part in parts:
+        slices = list((part.sealed or {}).values())
+        if part.sealed is not None and all(r.versions is not None for r in slices):
+            for row in slices:
+                for version, (first, last, count) in (row.versions or {}).items():
+                    add(version, datetime.fromisoformat(first), datetime.fromisoformat(last),
+                        count)
+            continue
+        piece = replace(f, since=part.since, until=part.until)
+        for version, seen in model_versions(db, piece).items():
+            add(version, seen["first_seen"], seen["last_seen"], seen["count"])
+    return out
+
+
+def _tallies(versions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`model_versions` as a slice keeps it (JSON)."""
+    return {v: [s["first_seen"].isoformat(), s["last_seen"].isoformat(), s["count"]]
+            for v, s in versions.items()}
 
 
 def _merged(parts: Iterable[Part]) -> list[Part]:

@@ -26,14 +26,13 @@ from firebreak.forensics.evidence import (
     canonical_ts,
     json_item,
 )
-from firebreak.forensics.seal import Part, clip, events_blob, window_parts
+from firebreak.forensics.seal import Part, clip, events_blob, window_parts, window_versions
 from firebreak.store.db import Database
 from firebreak.store.events import (
     EventFilter,
     deployment_kinds,
     first_event_ids,
     first_payloads,
-    model_versions,
 )
 from firebreak.store.incidents import Incident, get_incident, timeline
 from firebreak.store.policy import ALL, get_policy, policy_changes
@@ -63,9 +62,11 @@ def take_snapshot(
             },
         )
     ]
-    items += _event_items(db, settings, _kind_filters(db, inc, onset, window),
-                          settings.forensics.redact_fields)
-    items += _context_items(db, settings, inc.deployment, window)
+    filters = _kind_filters(db, inc, onset, window)
+    redact = settings.forensics.redact_fields
+    plan = _plan(db, settings, window, filters, redact)
+    items += _event_items(db, settings, filters, plan, redact)
+    items += _context_items(db, settings, inc.deployment, window, plan)
     return add_evidence(db, settings, incident_id, items)
 
 
@@ -77,9 +78,10 @@ def warm_up(db: Database, settings: Settings) -> None:
     window = EventFilter(deployment="", since=now - timedelta(seconds=1), until=now)
     timeline(db, "")
     deployment_kinds(db, "")
-    _event_items(db, settings, {"": replace(window, kind="")}, [])  # no kinds: ask anyway
+    plan = [Part(now - timedelta(seconds=1), now, None)]
+    _event_items(db, settings, {"": replace(window, kind="")}, plan, [])  # no kinds: ask anyway
     seal.warm_up(db)
-    _context_items(db, settings, "", window)
+    _context_items(db, settings, "", window, plan)
 
 
 def _kind_filters(db: Database, inc: Incident, onset: datetime,
@@ -94,23 +96,26 @@ def _kind_filters(db: Database, inc: Incident, onset: datetime,
     return out
 
 
+def _plan(db: Database, settings: Settings, window: EventFilter,
+          filters: dict[str, EventFilter], redact: list[str]) -> list[Part]:
+    """One plan for the widest window any kind asks for: which of its minutes are sealed
+    and still whole, and what to read now (everything when fields are redacted, since
+    slices hold events as stored, or when sealing is off)."""
+    since = min(f.since for f in [window, *filters.values()] if f.since is not None)
+    until = max(f.until for f in [window, *filters.values()] if f.until is not None)
+    if redact or not settings.forensics.seal_keep_seconds:
+        return [Part(since, until, None)]
+    return window_parts(db, str(window.deployment), since, until)
+
+
 def _event_items(db: Database, settings: Settings, filters: dict[str, EventFilter],
-                 redact: list[str]) -> list[Item]:
+                 widest: list[Part], redact: list[str]) -> list[Item]:
     """One item per kind with events: the list of its pieces, oldest first, each a blob
-    holding a JSON array of payloads as stored. Sealed minutes are cited as they are; the
-    rest of the window is read now (everything when fields are redacted, since slices hold
-    events as stored, or when sealing is off)."""
-    if not filters:
-        return []
-    # one plan for the widest window (a count of its sealed minutes), cut to each kind's
-    dep = str(next(iter(filters.values())).deployment)
-    since = min(f.since for f in filters.values() if f.since is not None)
-    until = max(f.until for f in filters.values() if f.until is not None)
-    cite = not redact and settings.forensics.seal_keep_seconds > 0
-    widest = window_parts(db, dep, since, until) if cite else [Part(since, until, None)]
+    holding a JSON array of payloads as stored. Sealed minutes are cited as they are, the
+    rest of the kind's window is read now."""
     items = []
     for kind, f in filters.items():
-        plan = clip(widest, f.since or since, f.until or until)
+        plan = clip(widest, f.since or widest[0].since, f.until or widest[-1].until)
         pieces = [p for p in (_piece(db, settings, f, part, redact) for part in plan) if p]
         if not pieces:
             continue
@@ -143,10 +148,11 @@ def _piece(db: Database, settings: Settings, f: EventFilter, part: Part,
             "count": count, "sha256": sha, "size": size}
 
 
-def _context_items(db: Database, settings: Settings, dep: str,
-                   window: EventFilter) -> list[Item]:
+def _context_items(db: Database, settings: Settings, dep: str, window: EventFilter,
+                   plan: list[Part]) -> list[Item]:
+    parts = clip(plan, window.since or plan[0].since, window.until or plan[-1].until)
+    versions = window_versions(db, window, parts)
     # the first event of each version carries its artifact attributes
-    versions = model_versions(db, window)
     seen = [event_adapter.validate_json(p) for p in first_payloads(db, window, versions).values()]
     artifacts = check_artifacts(db, dep, artifacts_in_force(settings, dep, seen))
     policy = {

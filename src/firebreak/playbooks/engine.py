@@ -20,6 +20,7 @@ import structlog
 from firebreak.actions.base import ActionResult
 from firebreak.actions.catalog import get_action
 from firebreak.config import Settings
+from firebreak.incidents.lifecycle import OPEN
 from firebreak.playbooks import approvals, matcher
 from firebreak.playbooks.executor import StepRunner, deployment_view, step_ok
 from firebreak.playbooks.schema import Goto, Playbook, Step
@@ -61,14 +62,22 @@ class Engine:
         return datetime.now(UTC) + timedelta(seconds=self.settings.playbooks.lease_seconds)
 
     async def start(self) -> None:
-        """Resume our unfinished runs and start runs for open incidents that have none."""
+        """Resume our unfinished runs and catch up with changes whose message was lost:
+        open incidents get the runs they lack and re-classified ones their superseded runs
+        undone; recently resolved incidents get their runs undone."""
         self._heartbeat = asyncio.create_task(self._renew())
         for run in await asyncio.to_thread(claim_runs, self.db, owner=self.owner,
                                            lease_until=self._lease()):
             self._spawn(run.id)
         for incident in await asyncio.to_thread(list_incidents, self.db, limit=1000):
+            if incident.status in OPEN:
+                for run_id in await asyncio.to_thread(self.supersede, incident.id):
+                    self._spawn(run_id)
             if incident.status in ("detected", "triaged"):
                 await self.start_for(incident.id)
+            elif incident.status in ("resolved", "postmortem"):
+                for run_id in await asyncio.to_thread(self.resolve, incident.id):
+                    self._spawn(run_id)
 
     async def stop(self) -> None:
         tasks = [*self.tasks.values(), *self._detached,
@@ -94,7 +103,7 @@ class Engine:
         incident = await asyncio.to_thread(get_incident, self.db, incident_id)
         if incident.status in ("resolved", "postmortem"):
             return []
-        labels = deployment_view(self.db, incident)["labels"]
+        labels = (await asyncio.to_thread(deployment_view, self.db, incident))["labels"]
         started = []
         for pb in matcher.select(self.playbooks, category=incident.category,
                                  severity=incident.severity, deployment=incident.deployment,

@@ -79,6 +79,9 @@ class EventSliceRow(Base):
     count: Mapped[int] = mapped_column(Integer)
     blob_sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    # version -> [first_seen, last_seen, count] of the minute's events of this kind, so a
+    # snapshot need not ask the database which versions served its window
+    versions: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
     __table_args__ = (Index("ix_event_slices_since", "since"),)
 
@@ -95,10 +98,13 @@ class EvidencePieceRow(Base):
 
 class EventSealRow(Base):
     """Which of a deployment's minutes are sealed: every one from `sealed_from` to
-    `sealed_until` (a minute without events has no slice)."""
+    `sealed_until` (a minute without events has no slice). `events_before` is how many of
+    the deployment's events had a time before `sealed_until` by the slices' counts (see
+    firebreak.forensics.seal)."""
 
     __tablename__ = "event_seals"
 
     deployment: Mapped[str] = mapped_column(String(200), primary_key=True)
     sealed_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sealed_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    events_before: Mapped[int | None] = mapped_column(BigInteger, default=None)
