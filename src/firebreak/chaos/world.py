@@ -255,9 +255,8 @@ class World:
                 proc.wait()
             took(name)
         for name in ("flights", "responder-v2", "responder", "sink"):
-            if name in self.servers:  # traffic has stopped: no need to drain connections
-                self.servers[name].server.force_exit = True
-                self.servers[name].stop(timeout=5)
+            if name in self.servers:  # traffic has stopped: idle connections close at once
+                self.servers[name].stop(timeout=10)
                 took(name)
 
     def url(self, name: str) -> str:
