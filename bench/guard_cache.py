@@ -22,8 +22,9 @@ from typing import Any
 
 import httpx
 
-from firebreak.chaos.responder import BackgroundServer, create_app
+from firebreak.chaos.responder import create_app
 from firebreak.chaos.retrieval import benign_questions
+from firebreak.chaos.servers import ServerThread
 
 SUPPORT = Path(__file__).resolve().parents[1] / "src/firebreak/chaos/corpus/support.json"
 
@@ -37,7 +38,7 @@ def start_gateway(stack: ExitStack, upstream: str) -> tuple[str, Any]:
     settings = Settings(database_url=f"sqlite:///{tmp / 'bench.db'}",  # type: ignore[call-arg]
                         gateway=GatewaySettings(upstream=upstream + "/v1"))
     app = create_gateway_app(settings)
-    url = stack.enter_context(BackgroundServer(app)).url
+    url = stack.enter_context(ServerThread(app)).url
     return url, app.state.gateway
 
 
@@ -64,7 +65,7 @@ def main() -> None:
     rng = random.Random(7)
     times: dict[str, list[float]] = {"cache off": [], "cache on": []}
     with ExitStack() as stack:
-        upstream = stack.enter_context(BackgroundServer(create_app())).url
+        upstream = stack.enter_context(ServerThread(create_app())).url
         url, gateway = start_gateway(stack, upstream)
         size = gateway.verdicts.size
         with httpx.Client(base_url=url, timeout=30) as client:

@@ -19,8 +19,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from firebreak.chaos.responder import BackgroundServer, create_app
+from firebreak.chaos.responder import create_app
 from firebreak.chaos.retrieval import benign_questions
+from firebreak.chaos.servers import ServerThread
 from firebreak.redteam import registry
 from firebreak.redteam.report import summarise, write
 from firebreak.redteam.runner import Runner
@@ -60,7 +61,7 @@ def start_gateway(stack: ExitStack, upstream: str) -> str | None:
                   actor="bench", reason="red-team benchmark")
     settings = Settings(database_url=url,  # type: ignore[call-arg]
                         gateway=GatewaySettings(upstream=upstream + "/v1"))
-    return stack.enter_context(BackgroundServer(create_gateway_app(settings))).url
+    return stack.enter_context(ServerThread(create_gateway_app(settings))).url
 
 
 def family_rate(report: dict[str, Any], families: tuple[str, ...]) -> tuple[int, int]:
@@ -109,7 +110,7 @@ def main() -> int:
     args = parser.parse_args()
     chosen = suite(args.smoke)
     with ExitStack() as stack:
-        responder = stack.enter_context(BackgroundServer(create_app())).url
+        responder = stack.enter_context(ServerThread(create_app())).url
         gateway = start_gateway(stack, responder)
         started = time.perf_counter()
         direct = summarise(Runner(OpenAITarget(responder, "lumen-support-1"),

@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from firebreak.chaos.responder import BackgroundServer, create_app
+from firebreak.chaos.responder import create_app
+from firebreak.chaos.servers import ServerThread
 
 
 class Recorder:
@@ -31,7 +32,7 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def responder_url() -> Iterator[str]:
-    with BackgroundServer(create_app()) as srv:
+    with ServerThread(create_app()) as srv:
         yield srv.url
 
 
@@ -39,12 +40,12 @@ def responder_url() -> Iterator[str]:
 def responder() -> Iterator[tuple[str, Any]]:
     """A fresh responder (its faults and documents may be changed by the test)."""
     app = create_app()
-    with BackgroundServer(app) as srv:
+    with ServerThread(app) as srv:
         yield srv.url, app.state.responder
 
 
 @pytest.fixture(scope="module")
 def recorder() -> Iterator[tuple[str, Recorder]]:
     rec = Recorder()
-    with BackgroundServer(rec.app) as srv:
+    with ServerThread(rec.app) as srv:
         yield srv.url, rec

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from firebreak.chaos.responder import BackgroundServer, Faults, create_app
+from firebreak.chaos.responder import Faults, create_app
+from firebreak.chaos.servers import ServerThread
 from firebreak.errors import ValidationFailed
 from firebreak.redteam import registry
 from firebreak.redteam.report import render_html, summarise, write
@@ -53,7 +54,7 @@ def test_vulnerable_responder_falls_to_every_attack(vulnerable_report: dict[str,
 
 
 def test_careful_responder_resists() -> None:
-    with BackgroundServer(create_app(Faults(follow_injections=False))) as srv:
+    with ServerThread(create_app(Faults(follow_injections=False))) as srv:
         report = summarise(Runner(OpenAITarget(srv.url)).run(owasp_llm(["none"])))
     per = report["per_attack"]
     for name in ("direct-injection", "jailbreak-roleplay", "system-prompt-extraction",

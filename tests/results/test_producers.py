@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from firebreak.chaos.record import record_scorecard
-from firebreak.chaos.responder import BackgroundServer, create_app
+from firebreak.chaos.responder import create_app
 from firebreak.chaos.runner import Score, Scorecard
+from firebreak.chaos.servers import ServerThread
 from firebreak.cli import app
 from firebreak.config import get_settings
 from firebreak.store import open_database
@@ -22,7 +23,7 @@ from firebreak.store.results import get_campaign, get_chaos_run, list_campaigns
 
 @pytest.fixture(scope="module")
 def responder_url() -> Iterator[str]:
-    with BackgroundServer(create_app()) as srv:
+    with ServerThread(create_app()) as srv:
         yield srv.url
 
 

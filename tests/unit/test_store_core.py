@@ -138,3 +138,39 @@ def test_policy_versions_and_history(db: Database) -> None:
     (change,) = policy_changes(db, incident_id="inc-1")
     assert change["before"]["blocked_api_keys"] == []
     assert change["after"]["blocked_api_keys"][0]["value"] == "k1"
+
+
+def test_a_slow_write_is_logged_with_where_its_time_went(db: Database) -> None:
+    """A write taking longer than SLOW_WRITE_SECONDS says whether it waited for another
+    writer of this process or for its own transaction (a containment step is a write)."""
+    import threading
+    import time
+
+    from structlog.testing import capture_logs
+
+    from firebreak.store import db as store_db
+
+    slow = store_db.SLOW_WRITE_SECONDS
+    entered = threading.Event()
+
+    def hold() -> None:
+        with db.write():
+            entered.set()
+            time.sleep(slow + 0.1)
+
+    holder = threading.Thread(target=hold)
+    with capture_logs() as logs:
+        with db.write():
+            pass  # fast: not logged
+        holder.start()
+        entered.wait(5)
+        with db.write():
+            pass
+        holder.join()
+    entries = sorted((e for e in logs if e["event"] == "store.slow_write"),
+                     key=lambda e: e["lock_wait_s"])
+    assert entries[0]["transaction_s"] >= slow and entries[0]["lock_wait_s"] < 0.1  # holder
+    if db.is_sqlite:  # one writer per process: the second waited for the holder's lock
+        assert len(entries) == 2 and entries[1]["lock_wait_s"] >= slow - 0.1
+    else:  # no process lock: only the holder was slow
+        assert len(entries) == 1

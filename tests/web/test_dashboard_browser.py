@@ -171,7 +171,8 @@ def test_redteam_and_chaos_pages_show_recorded_results(
     from datetime import UTC, datetime
 
     from firebreak.chaos.record import chaos_run_from, record_scorecard
-    from firebreak.chaos.responder import BackgroundServer, create_app
+    from firebreak.chaos.responder import create_app
+    from firebreak.chaos.servers import ServerThread
     from firebreak.redteam.record import record_report
     from firebreak.redteam.report import summarise
     from firebreak.redteam.runner import Runner
@@ -180,7 +181,7 @@ def test_redteam_and_chaos_pages_show_recorded_results(
 
     url, runtime = live_api
     # A real campaign: the built-in suite against the reference responder, unguarded.
-    with BackgroundServer(create_app()) as srv:
+    with ServerThread(create_app()) as srv:
         target = resolve_target(srv.url, model="lumen-support-1", key=None, rag_hook=None,
                                 gateway_url=None)
         report = summarise(Runner(target).run(resolve("owasp-llm")))

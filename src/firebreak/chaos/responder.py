@@ -261,38 +261,3 @@ def _control_routes(state: Responder) -> list[Route]:
     return [Route("/_control/faults", faults, methods=["GET", "PUT", "PATCH"]),
             Route("/_control/documents", documents, methods=["GET", "POST", "DELETE"]),
             Route("/_control/stats", stats, methods=["GET"])]
-
-
-class BackgroundServer:
-    """Serve an ASGI app with uvicorn in a daemon thread on loopback (tests, bench, demos).
-
-    ``with BackgroundServer(create_app()) as srv: httpx.get(srv.url + "/v1/models")``
-    """
-
-    def __init__(self, app: Any, port: int = 0, host: str = "127.0.0.1") -> None:
-        import socket
-        import threading
-
-        import uvicorn
-
-        if not port:
-            with socket.socket() as s:
-                s.bind((host, 0))
-                port = int(s.getsockname()[1])
-        self.url = f"http://{host}:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port,
-                                                    log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> BackgroundServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError(f"server on {self.url} did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from firebreak.errors import ConfigError
+
+log = structlog.get_logger(__name__)
+SLOW_WRITE_SECONDS = 0.5  # a write this slow is logged: containment steps are writes
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -73,14 +78,22 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A session whose work commits on exit (rolled back on error)."""
         lock = self._write_lock
+        asked = time.monotonic()
         if lock is not None:
             lock.acquire()
+        began = time.monotonic()
         try:
             with self.sessions.begin() as session:
                 yield session
         finally:
             if lock is not None:
                 lock.release()
+            done = time.monotonic()
+            if done - asked > SLOW_WRITE_SECONDS:
+                # which it was: waiting for this process's other writers, or the
+                # transaction itself (another process's write lock, the commit's fsync)
+                log.warning("store.slow_write", lock_wait_s=round(began - asked, 3),
+                            transaction_s=round(done - began, 3))
 
     def dispose(self) -> None:
         self.engine.dispose()
