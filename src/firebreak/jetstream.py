@@ -74,6 +74,10 @@ class JetStreamBus:
     max_ack_pending: int = 20_000  # per consumer, across replicas (server default: 1,000)
     fetch_timeout: float = 0.5
     publish_timeout: float = 5.0  # seconds for JetStream to acknowledge a batch
+    # seconds for a JetStream API call (stream and consumer info, creation): when many
+    # processes start at once on a busy machine the server has taken over 5 s (the
+    # client's default) to answer, and a replica died of it on its way up
+    api_timeout: float = 20.0
     ack_wait: float = 30.0  # seconds before an unacked message is redelivered
     _nc: Any = None
     _js: Any = None
@@ -97,7 +101,7 @@ class JetStreamBus:
             raise MissingDependency("nats-py", "scale") from exc
         self._nc = await nats.connect(self.url, max_reconnect_attempts=-1,
                                       reconnect_time_wait=0.5, connect_timeout=5)
-        self._js = self._nc.jetstream()
+        self._js = self._nc.jetstream(timeout=self.api_timeout)
 
     async def _ensure_stream(self, topic: str) -> None:
         name = self.stream_name(topic)
