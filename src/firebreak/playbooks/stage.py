@@ -1,9 +1,9 @@
 """The playbooks stage: the engine inside the runtime, fed by the incidents topic.
 
 Messages on bus.INCIDENTS are {"incident_id", "change"} with change one of opened,
-severity, category (re-classified), status, resolved, reopened. On start the stage resumes
-unfinished runs and starts runs for open incidents that have none (messages published while
-it was down).
+severity, category (re-classified), status, resolved, reopened. On start the engine resumes
+unfinished runs and catches up from the store with what changed while it was down (see
+Engine.start).
 
 Each incident's messages go on its own lane, handled in order; different incidents' lanes run
 at once, so starting one incident's playbooks never holds up another's containment. The
