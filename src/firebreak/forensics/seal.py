@@ -74,7 +74,7 @@ def seal_due(db: Database, settings: Settings, now: datetime | None = None) -> i
         while start < closed:
             if utc(last_seen) < start:
                 # nothing arrived since this minute began (a late event with an old time is
-                # caught when a snapshot counts the range)
+                # caught by the counts, see window_parts)
                 _seal(db, settings, name, [], start, closed, oldest)
                 break
             written += _seal(db, settings, name, kinds, start, start + MINUTE, oldest)

@@ -37,6 +37,7 @@ from firebreak.store.playbooks import (
     list_steps,
     record_step,
     renew_lease,
+    runs_of_closed_incidents,
     set_run_status,
 )
 
@@ -64,7 +65,8 @@ class Engine:
     async def start(self) -> None:
         """Resume our unfinished runs and catch up with changes whose message was lost:
         open incidents get the runs they lack and re-classified ones their superseded runs
-        undone; recently resolved incidents get their runs undone."""
+        undone; runs of resolved incidents not undone yet (the latest 1,000, one query) are
+        undone where their playbook says `on_resolve: undo`."""
         self._heartbeat = asyncio.create_task(self._renew())
         for run in await asyncio.to_thread(claim_runs, self.db, owner=self.owner,
                                            lease_until=self._lease()):
@@ -75,9 +77,9 @@ class Engine:
                     self._spawn(run_id)
             if incident.status in ("detected", "triaged"):
                 await self.start_for(incident.id)
-            elif incident.status in ("resolved", "postmortem"):
-                for run_id in await asyncio.to_thread(self.resolve, incident.id):
-                    self._spawn(run_id)
+        closed = await asyncio.to_thread(runs_of_closed_incidents, self.db)
+        for run_id in await asyncio.to_thread(self._undo_on_resolve, closed):
+            self._spawn(run_id)
 
     async def stop(self) -> None:
         tasks = [*self.tasks.values(), *self._detached,
@@ -122,8 +124,11 @@ class Engine:
 
     def resolve(self, incident_id: str) -> list[str]:
         """Mark the incident's runs with `on_resolve: undo` for compensation; their ids."""
+        return self._undo_on_resolve(list_runs(self.db, incident_id=incident_id))
+
+    def _undo_on_resolve(self, runs: list[Run]) -> list[str]:
         marked = []
-        for run in list_runs(self.db, incident_id=incident_id):
+        for run in runs:
             pb = Playbook.model_validate(run.definition)
             if pb.on_resolve == "undo" and not run.dry_run and run.status not in (
                     "compensating", "compensated"):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from firebreak.errors import Conflict, NotFound
 from firebreak.store.db import Database
-from firebreak.store.incidents import TimelineRow
+from firebreak.store.incidents import IncidentRow, TimelineRow
 from firebreak.store.models import Base
 
 RUN_ACTIVE = ("running", "waiting", "compensating")
@@ -160,6 +160,18 @@ def list_runs(db: Database, *, incident_id: str | None = None, status: str | Non
         q = q.where(RunRow.incident_id == incident_id)
     if status:
         q = q.where(RunRow.status == status)
+    with db.session() as session:
+        return [_run(r) for r in session.scalars(q)]
+
+
+def runs_of_closed_incidents(db: Database, *, limit: int = 1000) -> list[Run]:
+    """Runs not yet undone (nor dry runs) of incidents that are resolved or past it, newest
+    first: what an engine that was down when they were resolved may still have to undo."""
+    q = (select(RunRow).join(IncidentRow, IncidentRow.id == RunRow.incident_id)
+         .where(IncidentRow.status.in_(("resolved", "postmortem")),
+                RunRow.status.not_in(("compensating", "compensated")),
+                RunRow.dry_run.is_(False))
+         .order_by(RunRow.created_at.desc()).limit(limit))
     with db.session() as session:
         return [_run(r) for r in session.scalars(q)]
 
